@@ -1,0 +1,3 @@
+from nrcodec.cli import main
+
+main()

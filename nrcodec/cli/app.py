@@ -1,0 +1,84 @@
+"""The Typer app, global options and the one place that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from nrcodec import __version__
+from nrcodec.errors import NrcodecError
+
+app = typer.Typer(
+    name="nrcodec",
+    help="Neural video library (PNR) and adaptive learned image codec (CAwF).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+err = Console(stderr=True, highlight=False)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nrcodec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Run a command body: data errors become one stderr line and exit 1, bugs too unless --debug."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except NrcodecError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        raise typer.Exit(130) from None
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        err.print("[bold red]error:[/] out of memory; try a smaller --preset or --max-frames", markup=True)
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {exc.__class__.__name__}: {exc} "
+            "(run with --debug for the traceback and please report it)",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    """Print the one JSON object of a ``--json`` run on stdout."""
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    app()
