@@ -1,0 +1,82 @@
+"""The image bitstream (``.nri``), bytes only.
+
+File: ``b"NRII" | uint16 format version`` then exactly one ``IMGL`` chunk (length + CRC32) whose
+payload is ``codec fingerprint (8 bytes) | version fingerprint (8 bytes) | uvarints: version id,
+image width, image height, latent channels, latent height, latent width | coded latents``. The
+codec fingerprint is that of version 0 of the codec file, so a bitstream from another codec file
+is recognised as such; the version fingerprint tells a same-numbered version of another
+adaptation apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nrcodec.errors import FormatError
+from nrcodec.format.chunks import frame, preamble, read_chunks, read_preamble
+from nrcodec.format.varint import pack_uvarints, unpack_uvarints
+
+MAGIC = b"NRII"
+FORMAT_VERSION = 1
+KIND = "nrcodec image bitstream"
+TAG = b"IMGL"
+FINGERPRINT_BYTES = 8
+STRIDE = 16
+MAX_SIDE = 1 << 16
+MAX_CHANNELS = 512
+MAX_LATENTS = 1 << 28
+
+
+@dataclass(frozen=True)
+class ImageBitstream:
+    codec_fingerprint: str
+    version_fingerprint: str
+    version: int
+    width: int
+    height: int
+    channels: int
+    latent_height: int
+    latent_width: int
+    coded: bytes
+
+    @property
+    def latent_count(self) -> int:
+        return self.latent_height * self.latent_width
+
+
+def pack_bitstream(stream: ImageBitstream) -> bytes:
+    head = bytes.fromhex(stream.codec_fingerprint) + bytes.fromhex(stream.version_fingerprint)
+    if len(head) != 2 * FINGERPRINT_BYTES:
+        raise ValueError("fingerprints are 8 bytes")
+    fields = [stream.version, stream.width, stream.height, stream.channels,
+              stream.latent_height, stream.latent_width]
+    return preamble(MAGIC, FORMAT_VERSION) + frame(TAG, head + pack_uvarints(fields) + stream.coded)
+
+
+def header_bytes(stream: ImageBitstream) -> int:
+    """Bytes of a packed bitstream that are not coded latents."""
+    return len(pack_bitstream(stream)) - len(stream.coded)
+
+
+def read_bitstream(data: bytes) -> ImageBitstream:
+    """Parse and validate a bitstream; every defect is a FormatError naming it."""
+    read_preamble(data, MAGIC, KIND, (FORMAT_VERSION,))
+    chunks = read_chunks(data)
+    if len(chunks) != 1 or chunks[0].tag != TAG:
+        raise FormatError(f"{KIND}: expected one {TAG.decode()!r} chunk, found "
+                          f"{', '.join(repr(c.name) for c in chunks) or 'none'}")
+    payload = chunks[0].payload
+    where = f"{KIND} header"
+    if len(payload) < 2 * FINGERPRINT_BYTES:
+        raise FormatError(f"{where}: too short to hold the codec fingerprints")
+    codec_fp = payload[:FINGERPRINT_BYTES].hex()
+    version_fp = payload[FINGERPRINT_BYTES : 2 * FINGERPRINT_BYTES].hex()
+    fields, pos = unpack_uvarints(payload, 6, where, 2 * FINGERPRINT_BYTES)
+    version, width, height, channels, lat_h, lat_w = fields
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise FormatError(f"{where}: image size {width}x{height} is out of range")
+    if (lat_h, lat_w) != (-(-height // STRIDE), -(-width // STRIDE)):
+        raise FormatError(f"{where}: latent shape {lat_h}x{lat_w} does not fit a {width}x{height} image")
+    if not 1 <= channels <= MAX_CHANNELS or channels * lat_h * lat_w > MAX_LATENTS:
+        raise FormatError(f"{where}: {channels} latent channels is out of range")
+    return ImageBitstream(codec_fp, version_fp, version, width, height, channels, lat_h, lat_w, payload[pos:])

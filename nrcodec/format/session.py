@@ -1,0 +1,48 @@
+"""What a session leaves behind: its masks, its new 8-bit weights and its dense tensors.
+
+These records are the whole truth about a session. The archive stores them and a fresh
+process rebuilds the supernet from them alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nrcodec.format.quant import Quantized
+
+
+@dataclass
+class LayerRecord:
+    """One masked layer in one session: the flat mask and the values of its new weights."""
+
+    mask: np.ndarray
+    new: Quantized
+
+    def new_positions(self, frozen_before: np.ndarray) -> np.ndarray:
+        return self.mask & ~frozen_before
+
+
+@dataclass
+class SessionRecord:
+    """A session: JSON metadata, its masked layers, and its dense tensors (head, biases)."""
+
+    meta: dict[str, Any]
+    layers: dict[str, LayerRecord]
+    dense: dict[str, Quantized] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", ""))
+
+    @property
+    def frames(self) -> int:
+        return int(self.meta["frames"])
+
+
+def rows_of(shape: tuple[int, ...]) -> np.ndarray:
+    """Output-channel index of every flat position of a weight of ``shape``."""
+    per_row = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    return np.repeat(np.arange(shape[0], dtype=np.int64), per_row)

@@ -1,0 +1,108 @@
+"""Layers whose weights carry learnable scores, so each session picks its own subnetwork.
+
+A layer holds the shared weights θ, scores ρ of the same shape, the frozen set M (weights
+earlier sessions own), and a per-session bias. In training the mask is the top-c% of |ρ| with
+a straight-through gradient; for decoding a fixed mask is installed and the effective weight
+``where(mask, θ, 0)`` is computed once and cached.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _TopK(torch.autograd.Function):
+    """Binary top-k mask of |scores|; the gradient passes straight through to the scores."""
+
+    @staticmethod
+    def forward(ctx: object, scores: torch.Tensor, k: int) -> torch.Tensor:
+        magnitude = scores.detach().abs()
+        threshold = magnitude.flatten().kthvalue(magnitude.numel() - k + 1).values
+        return (magnitude >= threshold).to(scores.dtype)
+
+    @staticmethod
+    def backward(ctx: object, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad, None
+
+
+def top_k_count(numel: int, capacity: float) -> int:
+    """Number of weights a session selects in a layer of ``numel`` weights."""
+    return max(1, min(numel, round(capacity * numel)))
+
+
+class MaskedLayer(nn.Module):
+    """Shared weight + score + frozen set + bias, common to the linear and conv variants."""
+
+    def __init__(self, weight_shape: tuple[int, ...], fan_in: int, out_features: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(weight_shape))
+        self.score = nn.Parameter(torch.empty(weight_shape))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        self.register_buffer("frozen", torch.zeros(weight_shape, dtype=torch.bool))
+        self.fan_in = fan_in
+        self.capacity = 1.0
+        self.use_scores = True
+        self._fixed_mask: torch.Tensor | None = None
+        self._cached: torch.Tensor | None = None
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        bound = 1 / math.sqrt(fan_in)
+        nn.init.uniform_(self.bias, -bound, bound)
+        self.reset_scores()
+
+    def reset_scores(self) -> None:
+        """Draw fresh scores (the PNR 're-init' at the start of a session)."""
+        nn.init.kaiming_uniform_(self.score, a=math.sqrt(5))
+
+    def current_mask(self) -> torch.Tensor:
+        """The float mask of this step: fixed if installed, else top-c% of the scores."""
+        if self._fixed_mask is not None:
+            return self._fixed_mask.to(self.weight.dtype)
+        if not self.use_scores:
+            return torch.ones_like(self.weight)
+        return _TopK.apply(self.score, top_k_count(self.weight.numel(), self.capacity))
+
+    def selected(self) -> torch.Tensor:
+        """The boolean mask the scores choose now (what a session ends with)."""
+        with torch.no_grad():
+            return self.current_mask().bool()
+
+    def fix_mask(self, mask: torch.Tensor | None) -> None:
+        """Install a fixed mask (decoding, or training with a given subnetwork); None clears it."""
+        self._fixed_mask = None if mask is None else mask.to(self.weight.device, torch.bool)
+        self._cached = None
+
+    def effective_weight(self) -> torch.Tensor:
+        if self._fixed_mask is not None and not torch.is_grad_enabled():
+            if self._cached is None:
+                self._cached = torch.where(self._fixed_mask, self.weight, torch.zeros_like(self.weight))
+            return self._cached
+        return self.weight * self.current_mask()
+
+    def invalidate(self) -> None:
+        """Drop the cached effective weight after the weights changed."""
+        self._cached = None
+
+
+class MaskedLinear(MaskedLayer):
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__((out_features, in_features), in_features, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.effective_weight(), self.bias)
+
+
+class MaskedConv2d(MaskedLayer):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
+        super().__init__(
+            (out_channels, in_channels, kernel_size, kernel_size),
+            in_channels * kernel_size * kernel_size,
+            out_channels,
+        )
+        self.padding = kernel_size // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.effective_weight(), self.bias, padding=self.padding)

@@ -1,0 +1,162 @@
+"""The PNR supernet: a NeRV-style decoder from a (session, frame) embedding to a whole frame.
+
+An MLP stem maps the embedding to a small feature map (9×16 for 16:9), NeRV blocks
+(3×3 conv → PixelShuffle → GELU) upsample it to the canvas, and a per-session 1×1 head gives
+RGB as (tanh + 1) / 2. Every stem and block weight is a MaskedLayer, so sessions own
+subnetworks; heads and biases are dense and belong to their session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from nrcodec.errors import FormatError, InputError
+from nrcodec.nn.embedding import SinusoidalEmbedding
+from nrcodec.nn.masked import MaskedConv2d, MaskedLayer, MaskedLinear
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything needed to rebuild an empty supernet; stored in the archive header."""
+
+    canvas: tuple[int, int]
+    feature: tuple[int, int]
+    stem_hidden: int
+    channels: tuple[int, ...]
+    strides: tuple[int, ...]
+    embedding: str = "sinusoidal"
+    values_per_index: int = 80
+    embed_base: float = 1.25
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != len(self.strides) + 1:
+            raise ValueError("channels needs one entry more than strides")
+        up = 1
+        for s in self.strides:
+            up *= s
+        fh, fw = self.feature
+        if (fw * up, fh * up) != tuple(self.canvas):
+            raise ValueError(f"feature {fw}x{fh} × {up} does not reach canvas {self.canvas}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Architecture:
+        try:
+            return cls(
+                canvas=tuple(data["canvas"]),
+                feature=tuple(data["feature"]),
+                stem_hidden=int(data["stem_hidden"]),
+                channels=tuple(int(c) for c in data["channels"]),
+                strides=tuple(int(s) for s in data["strides"]),
+                embedding=str(data["embedding"]),
+                values_per_index=int(data["values_per_index"]),
+                embed_base=float(data["embed_base"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"archive header: architecture is malformed ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named canvas and model size with its default training length."""
+
+    name: str
+    architecture: Architecture
+    epochs: int
+    batch_size: int
+    lr: float
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        "tiny",
+        Architecture(canvas=(160, 90), feature=(9, 16), stem_hidden=96, channels=(24, 32, 24), strides=(5, 2)),
+        epochs=60,
+        batch_size=4,
+        lr=3e-3,
+        description="160×90 canvas; trains a 32-frame clip in seconds on a laptop CPU (tests, demos)",
+    ),
+    "small": Preset(
+        "small",
+        Architecture(
+            canvas=(320, 180), feature=(9, 16), stem_hidden=128, channels=(32, 48, 32, 24), strides=(5, 2, 2)
+        ),
+        epochs=150,
+        batch_size=4,
+        lr=2e-3,
+        description="320×180 canvas for everyday CPU use",
+    ),
+    "hd": Preset(
+        "hd",
+        Architecture(
+            canvas=(1280, 720),
+            feature=(9, 16),
+            stem_hidden=512,
+            channels=(112, 112, 56, 28, 14, 7),
+            strides=(5, 2, 2, 2, 2),
+        ),
+        epochs=150,
+        batch_size=1,
+        lr=5e-4,
+        description="1280×720 canvas, NeRV-S sized (strides 5,2,2,2,2), for GPUs",
+    ),
+}
+
+
+def preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+class Supernet(nn.Module):
+    """The shared decoder. ``head`` and the layer biases hold the current session's values."""
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.arch = arch
+        if arch.embedding != "sinusoidal":
+            raise FormatError(f"embedding {arch.embedding!r} is not supported by this nrcodec")
+        self.embedding = SinusoidalEmbedding(arch.values_per_index, arch.embed_base)
+        fh, fw = arch.feature
+        c0 = arch.channels[0]
+        self.stem = nn.ModuleList(
+            [MaskedLinear(self.embedding.out_dim, arch.stem_hidden), MaskedLinear(arch.stem_hidden, fh * fw * c0)]
+        )
+        self.blocks = nn.ModuleList(
+            [MaskedConv2d(cin, cout * s * s) for cin, cout, s in zip(arch.channels, arch.channels[1:], arch.strides)]
+        )
+        self.shuffles = nn.ModuleList([nn.PixelShuffle(s) for s in arch.strides])
+        self.act = nn.GELU()
+        self.head = nn.Conv2d(arch.channels[-1], 3, 1)
+
+    def masked_layers(self) -> dict[str, MaskedLayer]:
+        """The layers that carry subnetworks, by stable name."""
+        layers: dict[str, MaskedLayer] = {f"stem.{i}": m for i, m in enumerate(self.stem)}
+        layers.update({f"block.{i}": m for i, m in enumerate(self.blocks)})
+        return layers
+
+    def session_tensors(self) -> dict[str, torch.Tensor]:
+        """The dense per-session parameters: head and every masked layer's bias."""
+        out = {"head.weight": self.head.weight, "head.bias": self.head.bias}
+        out.update({f"{name}.bias": layer.bias for name, layer in self.masked_layers().items()})
+        return out
+
+    def forward(self, session: int, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Frames (B,) of a session → RGB in [0, 1], shape (B, 3, H, W) on the canvas."""
+        fh, fw = self.arch.feature
+        x = self.embedding(session, frames, num_frames).to(self.head.weight.device)
+        for layer in self.stem:
+            x = self.act(layer(x))
+        x = x.view(x.shape[0], self.arch.channels[0], fh, fw)
+        for conv, shuffle in zip(self.blocks, self.shuffles):
+            x = self.act(shuffle(conv(x)))
+        return (torch.tanh(self.head(x)) + 1) / 2
