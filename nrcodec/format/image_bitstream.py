@@ -48,8 +48,7 @@ def pack_bitstream(stream: ImageBitstream) -> bytes:
     head = bytes.fromhex(stream.codec_fingerprint) + bytes.fromhex(stream.version_fingerprint)
     if len(head) != 2 * FINGERPRINT_BYTES:
         raise ValueError("fingerprints are 8 bytes")
-    fields = [stream.version, stream.width, stream.height, stream.channels,
-              stream.latent_height, stream.latent_width]
+    fields = [stream.version, stream.width, stream.height, stream.channels, stream.latent_height, stream.latent_width]
     return preamble(MAGIC, FORMAT_VERSION) + frame(TAG, head + pack_uvarints(fields) + stream.coded)
 
 
@@ -63,8 +62,9 @@ def read_bitstream(data: bytes) -> ImageBitstream:
     read_preamble(data, MAGIC, KIND, (FORMAT_VERSION,))
     chunks = read_chunks(data)
     if len(chunks) != 1 or chunks[0].tag != TAG:
-        raise FormatError(f"{KIND}: expected one {TAG.decode()!r} chunk, found "
-                          f"{', '.join(repr(c.name) for c in chunks) or 'none'}")
+        raise FormatError(
+            f"{KIND}: expected one {TAG.decode()!r} chunk, found {', '.join(repr(c.name) for c in chunks) or 'none'}"
+        )
     payload = chunks[0].payload
     where = f"{KIND} header"
     if len(payload) < 2 * FINGERPRINT_BYTES:

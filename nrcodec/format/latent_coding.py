@@ -59,8 +59,9 @@ def encode_channels(symbols: np.ndarray, tables: list[FrequencyTable]) -> bytes:
     escaped = (symbols < lows) | (symbols > highs)
     direct = np.where(escaped, highs + 1, symbols) - lows
     esc_values = symbols[escaped]
-    side, nbits, rest = _overflow(esc_values, np.broadcast_to(lows, symbols.shape)[escaped],
-                                  np.broadcast_to(highs, symbols.shape)[escaped])
+    side, nbits, rest = _overflow(
+        esc_values, np.broadcast_to(lows, symbols.shape)[escaped], np.broadcast_to(highs, symbols.shape)[escaped]
+    )
     uniform = constriction.stream.model.Uniform()
     coder = constriction.stream.stack.AnsCoder()
     wide = nbits > 1

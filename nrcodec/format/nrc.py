@@ -10,13 +10,14 @@ then the dense per-session tensors (head, biases) coded the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
 from nrcodec.errors import FormatError
 from nrcodec.format import entropy
-from nrcodec.format.chunks import CHUNK_OVERHEAD, PREAMBLE, frame, preamble, read_chunks, read_preamble
+from nrcodec.format.chunks import PREAMBLE, frame, preamble, read_chunks, read_preamble
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.format.quant import Quantized
 from nrcodec.format.record import blob, need, pack_record, unpack_record
@@ -118,12 +119,10 @@ def _split(data: bytes, sizes: Any, parts: int, where: str) -> list[bytes]:
     if sum(sizes) != len(data):
         raise FormatError(f"{where}: parts add up to {sum(sizes)} bytes but the blob has {len(data)}")
     offsets = np.cumsum([0, *sizes])
-    return [data[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+    return [data[a:b] for a, b in pairwise(offsets)]
 
 
-def encode_session(
-    record: SessionRecord, frozen_before: dict[str, np.ndarray], size: CodedSize | None = None
-) -> bytes:
+def encode_session(record: SessionRecord, frozen_before: dict[str, np.ndarray], size: CodedSize | None = None) -> bytes:
     """One framed session chunk: a blob per masked layer and one for all dense tensors."""
     size = size if size is not None else CodedSize()
     models: dict[str, Any] = {}

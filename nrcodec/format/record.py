@@ -42,8 +42,12 @@ def unpack_record(payload: bytes, where: str) -> tuple[dict[str, Any], dict[str,
     blobs: dict[str, bytes] = {}
     pos = _LEN.size + n
     for entry in entries:
-        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str)
-                and isinstance(entry.get("size"), int) and entry["size"] >= 0):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("size"), int)
+            and entry["size"] >= 0
+        ):
             raise FormatError(f"{where}: malformed blob entry")
         size = entry["size"]
         if size > len(payload) - pos:

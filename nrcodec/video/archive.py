@@ -101,6 +101,30 @@ class Archive:
     def file_bytes(self) -> int:
         return len(self._data)
 
+    def describe(self) -> dict[str, Any]:
+        """Everything ``info`` shows, with the DESIGN.md key names."""
+        config = self.config
+        capacity = self.library.capacity_report()
+        return {
+            "path": str(self.path),
+            "format_version": nrc.VERSION,
+            "preset": config.preset,
+            "canvas": list(config.architecture.canvas),
+            "strategy": config.strategy,
+            "strategy_options": config.strategy_options,
+            "forget_free": self.library.strategy.forget_free,
+            "capacity": config.capacity,
+            "quantization": config.quantization,
+            "seed": config.seed,
+            "file_bytes": self.file_bytes,
+            "header_bytes": self.header_bytes,
+            "capacity_used": capacity["used"],
+            "capacity_left": 1 - capacity["used"],
+            "weights": capacity["weights"],
+            "layers": capacity["layers"],
+            "sessions": self.sessions(),
+        }
+
     def sessions(self) -> list[dict[str, Any]]:
         """One summary per session, with bytes and bpp from the chunk's real size."""
         out = []

@@ -17,10 +17,10 @@ import torch
 
 from nrcodec.errors import FormatError, FrozenWeightError, InputError
 from nrcodec.format.quant import GRANULARITIES, Quantized, quantize
+from nrcodec.format.session import LayerRecord, SessionRecord, rows_of
 from nrcodec.metrics import ms_ssim_video, psnr
 from nrcodec.video.frames import Placement, to_source, to_training
 from nrcodec.video.model import Architecture, Supernet
-from nrcodec.format.session import LayerRecord, SessionRecord, rows_of
 from nrcodec.video.strategies import SessionContext, make_strategy
 from nrcodec.video.training import Progress, TrainSettings, run_session
 
@@ -36,7 +36,7 @@ class LibraryConfig:
     capacity: float = 0.3
     strategy: str = "pnr"
     strategy_options: dict[str, Any] = field(default_factory=dict)
-    quantization: str = "channel"
+    quantization: str = "tensor"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -189,7 +189,9 @@ class Library:
                     "this session trains what is free and reuses frozen weights for the rest"
                 )
 
-    def _freeze(self, session: int, masks: dict[str, np.ndarray], frozen_before: dict[str, np.ndarray]) -> SessionRecord:
+    def _freeze(
+        self, session: int, masks: dict[str, np.ndarray], frozen_before: dict[str, np.ndarray]
+    ) -> SessionRecord:
         """Quantize what the session made new, write the dequantized values back, freeze them."""
         granularity = self.config.quantization
         layers: dict[str, LayerRecord] = {}
@@ -249,7 +251,9 @@ class Library:
 
     # ------------------------------------------------------------------ rebuilding
     @classmethod
-    def rebuild(cls, config: LibraryConfig, records: list[SessionRecord], device: str | torch.device = "cpu") -> Library:
+    def rebuild(
+        cls, config: LibraryConfig, records: list[SessionRecord], device: str | torch.device = "cpu"
+    ) -> Library:
         """The library as it was after its last session, from records alone."""
         library = cls(config, device)
         for record in records:
@@ -270,7 +274,9 @@ class Library:
             if entry.new.scales.size not in (1, layer.weight.shape[0]):
                 raise FormatError(f"session {session}: {n} has {entry.new.scales.size} scales")
             if entry.new.q.size != int(new.sum()):
-                raise FormatError(f"session {session}: {n} stores {entry.new.q.size} new weights, mask needs {new.sum()}")
+                raise FormatError(
+                    f"session {session}: {n} stores {entry.new.q.size} new weights, mask needs {new.sum()}"
+                )
             _write_positions(layer.weight, new, entry.new)
             with torch.no_grad():
                 layer.frozen.view(-1)[torch.from_numpy(np.flatnonzero(entry.mask)).to(self.device)] = True
@@ -291,4 +297,3 @@ class Library:
             total += layer.weight.numel()
             frozen += f
         return {"layers": per_layer, "weights": total, "frozen": frozen, "used": frozen / total}
-

@@ -86,9 +86,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "small": Preset(
         "small",
-        Architecture(
-            canvas=(320, 180), feature=(9, 16), stem_hidden=128, channels=(32, 48, 32, 24), strides=(5, 2, 2)
-        ),
+        Architecture(canvas=(320, 180), feature=(9, 16), stem_hidden=128, channels=(32, 48, 32, 24), strides=(5, 2, 2)),
         epochs=150,
         batch_size=4,
         lr=2e-3,

@@ -111,7 +111,10 @@ def run_session(
         strategy.after_epoch(ctx, epoch)
         if progress is not None:
             mse = max(mse_sum / num_frames, 1e-10)
-            progress(EpochReport(epoch, settings.epochs, loss_sum / num_frames, -10 * math.log10(mse),
-                                 time.perf_counter() - start))
+            progress(
+                EpochReport(
+                    epoch, settings.epochs, loss_sum / num_frames, -10 * math.log10(mse), time.perf_counter() - start
+                )
+            )
     model.eval()
     return time.perf_counter() - start

@@ -1,0 +1,86 @@
+"""The .nrc archive: honest bytes, tight overhead, and one clean error for any damage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nrcodec.errors import FormatError
+from nrcodec.format import nrc
+from nrcodec.video.archive import Archive
+from nrcodec.video.library import LibraryConfig
+from nrcodec.video.model import PRESETS
+from nrcodec.video.training import TrainSettings
+
+SETTINGS = TrainSettings(epochs=2, batch_size=4, lr=3e-3)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, np.ndarray]) -> tuple[Archive, list]:
+    path = tmp_path_factory.mktemp("archive") / "lib.nrc"
+    lib = Archive.create(path, LibraryConfig("tiny", PRESETS["tiny"].architecture))
+    added = [lib.add(clips[name][:8], name, 25.0, SETTINGS) for name in ("bunny", "closeup")]
+    return lib, added
+
+
+def test_session_bytes_add_up_to_the_file(archive: tuple[Archive, list]) -> None:
+    lib, added = archive
+    desc = Archive.open(lib.path).describe()
+    assert desc["file_bytes"] == lib.path.stat().st_size
+    assert desc["header_bytes"] + sum(s["bytes"] for s in desc["sessions"]) == desc["file_bytes"]
+    assert [s["bytes"] for s in desc["sessions"]] == [a.bytes for a in added]
+    first = desc["sessions"][0]
+    assert first["bpp"] == pytest.approx(first["bytes"] * 8 / (320 * 180 * 8))
+
+
+def test_overhead_over_the_entropy_bound_is_small(archive: tuple[Archive, list]) -> None:
+    _, added = archive
+    for a in added:
+        assert a.bytes <= 1.02 * a.coded_bits / 8 + 1024, (a.bytes, a.coded_bits / 8)
+
+
+def test_reopened_archive_decodes_what_was_trained(archive: tuple[Archive, list]) -> None:
+    lib, _ = archive
+    reopened = Archive.open(lib.path)
+    for session in (1, 2):
+        assert np.array_equal(reopened.library.decode(session), lib.library.decode(session))
+
+
+def _positions(size: int, count: int = 40) -> list[int]:
+    rng = np.random.default_rng(0)
+    return sorted({0, 3, 6, 10, size - 1, *rng.integers(0, size, count).tolist()})
+
+
+def test_every_truncation_is_a_format_error(archive: tuple[Archive, list], tmp_path: Path) -> None:
+    data = archive[0].path.read_bytes()
+    damaged = tmp_path / "cut.nrc"
+    for cut in _positions(len(data)):
+        damaged.write_bytes(data[:cut])
+        with pytest.raises(FormatError):
+            Archive.open(damaged)
+
+
+def test_every_flipped_byte_is_a_format_error(archive: tuple[Archive, list], tmp_path: Path) -> None:
+    data = archive[0].path.read_bytes()
+    damaged = tmp_path / "flip.nrc"
+    for pos in _positions(len(data)):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x5A
+        damaged.write_bytes(bytes(flipped))
+        with pytest.raises(FormatError):
+            Archive.open(damaged)
+
+
+def test_a_huge_announced_length_is_refused_before_allocating() -> None:
+    data = nrc.header_chunk({"config": {}}) + b"SESS" + (2**31 - 1).to_bytes(4, "little") + b"\0" * 16
+    with pytest.raises(FormatError, match="announces"):
+        nrc.parse(data)
+
+
+def test_another_kind_of_file_is_named_as_such(tmp_path: Path) -> None:
+    other = tmp_path / "clip.nrc"
+    other.write_bytes(b"RIFF\0\0\0\0WAVEfmt ")
+    with pytest.raises(FormatError, match="not a nrcodec archive"):
+        Archive.open(other)

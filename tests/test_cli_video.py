@@ -1,0 +1,135 @@
+"""The video commands end to end, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nrcodec.cli import app
+from nrcodec.media.video import read_video, write_video
+from nrcodec.video.archive import Archive
+
+FAST = ["--preset", "tiny", "--epochs", "2", "--max-frames", "8", "--device", "cpu"]
+runner = CliRunner()
+
+
+def nrcodec(*args: str, input: bytes | None = None) -> object:
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def test_library_grows_without_changing_earlier_sessions(tmp_path: Path, samples: Path) -> None:
+    lib = tmp_path / "lib.nrc"
+    for clip in ("bunny", "meadow"):
+        result = nrcodec("add-video", lib, samples / f"{clip}.mp4", *FAST, "--json")
+        assert result.exit_code == 0, result.output
+    first = json.loads(nrcodec("add-video", lib, samples / "closeup.mp4", *FAST[2:], "--json").stdout)
+    assert first["session"] == 3 and first["width"] == 144 and first["height"] == 192
+
+    assert nrcodec("decode", lib, "--session", "1", "-o", tmp_path / "a.y4m").exit_code == 0
+    info = json.loads(nrcodec("info", lib, "--json").stdout)
+    assert [s["name"] for s in info["sessions"]] == ["bunny", "meadow", "closeup"]
+    assert info["header_bytes"] + sum(s["bytes"] for s in info["sessions"]) == info["file_bytes"]
+    assert info["file_bytes"] == lib.stat().st_size
+    assert info["forget_free"] is True and 0 < info["capacity_used"] < 1
+
+    before = (tmp_path / "a.y4m").read_bytes()
+    prefix = lib.read_bytes()
+    result = nrcodec("add-video", lib, samples / "bunny.mp4", *FAST[2:], "--name", "again", "--json")
+    assert result.exit_code == 0, result.output
+    assert lib.read_bytes().startswith(prefix)
+    assert nrcodec("decode", lib, "--session", "1", "-o", tmp_path / "b.y4m").exit_code == 0
+    assert (tmp_path / "b.y4m").read_bytes() == before
+
+    report = json.loads(
+        nrcodec(
+            "eval", lib, "--source", f"1={samples / 'bunny.mp4'}", "--source", f"3={samples / 'closeup.mp4'}", "--json"
+        ).stdout
+    )
+    assert report["bwt_psnr"] == 0.0
+    assert [r["psnr_now"] for r in report["sessions"]] == [r["psnr_at_add"] for r in report["sessions"]]
+
+
+def test_y4m_from_stdin_and_to_stdout(tmp_path: Path, samples: Path) -> None:
+    clip = read_video(samples / "meadow.mp4", max_frames=6)
+    stream = tmp_path / "in.y4m"
+    write_video(clip.frames, clip.fps, stream)
+    lib = tmp_path / "pipe.nrc"
+    result = nrcodec("add-video", lib, "-", *FAST, "--json", input=stream.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["frames"] == 6
+
+    result = nrcodec("decode", lib, "--session", "1", "-o", "-", "--frames", "1:4")
+    assert result.exit_code == 0
+    out = tmp_path / "out.y4m"
+    out.write_bytes(result.stdout_bytes)
+    decoded = read_video(out)
+    assert decoded.frames.shape == (3, 180, 240, 3)
+    assert decoded.fps == pytest.approx(clip.fps)
+
+
+def _one_line_error(result: object) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    return lines[0]
+
+
+def test_bad_inputs_give_one_line_and_exit_1(tmp_path: Path, samples: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a video\n")
+    assert "notes.txt" in _one_line_error(nrcodec("add-video", tmp_path / "x.nrc", text, *FAST))
+    assert not (tmp_path / "x.nrc").exists()
+    assert "does not exist" in _one_line_error(nrcodec("info", tmp_path / "missing.nrc"))
+    assert "not a nrcodec archive" in _one_line_error(nrcodec("info", text))
+    lib = tmp_path / "lib.nrc"
+    assert nrcodec("add-video", lib, samples / "closeup.mp4", *FAST).exit_code == 0
+    assert "session 2 does not exist" in _one_line_error(nrcodec("decode", lib, "-s", "2", "-o", tmp_path / "o.y4m"))
+    assert "cannot change" in _one_line_error(nrcodec("add-video", lib, samples / "bunny.mp4", "--preset", "small"))
+    assert "0:99" in _one_line_error(nrcodec("decode", lib, "-s", "1", "--frames", "0:99", "-o", tmp_path / "o.y4m"))
+    assert ".mkv" in _one_line_error(nrcodec("decode", lib, "-s", "1", "-o", tmp_path / "o.xyz"))
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert nrcodec("decode", tmp_path / "lib.nrc", "-o", "x.y4m").exit_code == 2
+    assert nrcodec("add-video").exit_code == 2
+
+
+def _run(args: list[str], **kw: object) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nrcodec", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw
+    )
+
+
+def test_sigkill_while_adding_leaves_a_working_archive(tmp_path: Path, samples: Path) -> None:
+    lib = tmp_path / "lib.nrc"
+    assert nrcodec("add-video", lib, samples / "closeup.mp4", *FAST).exit_code == 0
+    original = lib.read_bytes()
+    reference = Archive.open(lib).library.decode(1)
+    killed_while_writing = False
+    for delay in (0.5, None):
+        proc = _run(["add-video", str(lib), str(samples / "meadow.mp4"), *FAST[2:]])
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if delay is None and any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+                killed_while_writing = True
+                break
+            if delay is not None and time.monotonic() > deadline - 120 + delay:
+                break
+            time.sleep(0.0005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        reopened = Archive.open(lib)
+        assert len(reopened.library.records) in (1, 2)
+        assert lib.read_bytes().startswith(original)
+        assert np.array_equal(reopened.library.decode(1), reference)
+    assert killed_while_writing or len(Archive.open(lib).library.records) == 2
