@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch.nn.functional as F
 
 from nrcodec.errors import FrozenWeightError
 from nrcodec.format import nrc
+from nrcodec.media.video import read_video
 from nrcodec.metrics import psnr
 from nrcodec.video.library import Library, LibraryConfig
 from nrcodec.video.model import PRESETS
@@ -17,7 +20,9 @@ from nrcodec.video.strategies.pnr import PNR
 from nrcodec.video.training import TrainSettings
 
 TINY = PRESETS["tiny"]
-QUICK = TrainSettings(epochs=12, batch_size=4, lr=3e-3)
+QUICK = TrainSettings(epochs=12, batch_size=4, lr=1e-2)
+PSNR_FLOOR_TINY_BUNNY = 29.0
+"""Measured 30.37 dB (tiny defaults: 60 epochs, batch 4, lr 1e-2); the floor leaves 1.4 dB for other CPUs."""
 
 
 def _config(**kw: object) -> LibraryConfig:
@@ -63,7 +68,7 @@ def test_rebuild_from_records_alone_decodes_bit_identically(three_sessions: dict
 def test_decode_returns_each_video_at_its_own_size(three_sessions: dict[str, object], clips) -> None:
     for decoded, frames in zip(three_sessions["decoded"], clips.values()):
         assert decoded.shape == frames.shape
-        assert psnr(frames, decoded) > 15.0
+        assert psnr(frames, decoded) > 18.0
 
 
 def test_sessions_reuse_frozen_weights_and_account_for_them(three_sessions: dict[str, object]) -> None:
@@ -77,12 +82,9 @@ def test_sessions_reuse_frozen_weights_and_account_for_them(three_sessions: dict
     assert report["frozen"] == sum(int(r.meta["new_weights"]) for r in library.records)
 
 
-def test_tiny_preset_reaches_its_psnr_floor_on_bunny(clips: dict[str, np.ndarray]) -> None:
+def test_tiny_preset_reaches_its_psnr_floor_on_bunny(samples: Path) -> None:
     """The tiny preset with its default settings on the first frames of the bunny clip at 160×90."""
-    from nrcodec.media.video import read_video
-    from tests.conftest import SAMPLES
-
-    frames = read_video(SAMPLES / "bunny.mp4", max_frames=32).frames
+    frames = read_video(samples / "bunny.mp4", max_frames=32).frames
     small = (
         F.interpolate(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), size=(90, 160), mode="area")
         .round()
@@ -94,9 +96,6 @@ def test_tiny_preset_reaches_its_psnr_floor_on_bunny(clips: dict[str, np.ndarray
     library = Library(_config())
     result = library.add_session(small, "bunny", 25.0, TrainSettings(TINY.epochs, TINY.batch_size, TINY.lr))
     assert result.psnr >= PSNR_FLOOR_TINY_BUNNY
-
-
-PSNR_FLOOR_TINY_BUNNY = 27.0
 
 
 def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np.ndarray]) -> None:

@@ -21,7 +21,7 @@ from nrcodec.video.library import LibraryConfig, resolve_device
 from nrcodec.video.model import PRESETS, preset
 from nrcodec.video.training import EpochReport, TrainSettings
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda or mps."
 
 

@@ -9,24 +9,49 @@ a straight-through gradient; for decoding a fixed mask is installed and the effe
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
-class _TopK(torch.autograd.Function):
-    """Binary top-k mask of |scores|; the gradient passes straight through to the scores."""
+BAND = 0.02
+"""Relative width of the band around last step's threshold where the new one is searched."""
+
+
+def top_k_threshold(magnitude: torch.Tensor, k: int, hint: float | None) -> torch.Tensor:
+    """The k-th largest value of ``magnitude``, found in a narrow band around ``hint`` when possible.
+
+    Scores move little between steps, so the exact threshold is almost always within a few percent
+    of the last one: two comparisons and a selection among a few hundred values replace a full
+    selection over the layer, which is what keeps the masked step close to a dense one.
+    """
+    flat = magnitude.reshape(-1)
+    if hint is not None and hint > 0:
+        low, high = hint * (1 - BAND), hint * (1 + BAND)
+        above = int((flat >= high).sum())
+        if above < k:
+            band = flat[(flat >= low) & (flat < high)]
+            need = k - above
+            if need <= band.numel():
+                return band.kthvalue(band.numel() - need + 1).values
+    return flat.kthvalue(flat.numel() - k + 1).values
+
+
+class _MaskedWeight(torch.autograd.Function):
+    """θ ⊙ m with m = [|ρ| >= threshold]; the gradient reaches ρ straight through the mask."""
 
     @staticmethod
-    def forward(ctx: object, scores: torch.Tensor, k: int) -> torch.Tensor:
-        magnitude = scores.detach().abs()
-        threshold = magnitude.flatten().kthvalue(magnitude.numel() - k + 1).values
-        return (magnitude >= threshold).to(scores.dtype)
+    def forward(ctx: Any, weight: torch.Tensor, score: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+        mask = score.abs() >= threshold
+        ctx.save_for_backward(weight, mask)
+        return weight * mask
 
     @staticmethod
-    def backward(ctx: object, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        return grad, None
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
+        weight, mask = ctx.saved_tensors
+        return grad * mask, grad * weight, None
 
 
 def top_k_count(numel: int, capacity: float) -> int:
@@ -48,6 +73,7 @@ class MaskedLayer(nn.Module):
         self.use_scores = True
         self._fixed_mask: torch.Tensor | None = None
         self._cached: torch.Tensor | None = None
+        self._hint: float | None = None
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         bound = 1 / math.sqrt(fan_in)
         nn.init.uniform_(self.bias, -bound, bound)
@@ -56,19 +82,22 @@ class MaskedLayer(nn.Module):
     def reset_scores(self) -> None:
         """Draw fresh scores (the PNR 're-init' at the start of a session)."""
         nn.init.kaiming_uniform_(self.score, a=math.sqrt(5))
+        self._hint = None
 
-    def current_mask(self) -> torch.Tensor:
-        """The float mask of this step: fixed if installed, else top-c% of the scores."""
-        if self._fixed_mask is not None:
-            return self._fixed_mask.to(self.weight.dtype)
-        if not self.use_scores:
-            return torch.ones_like(self.weight)
-        return _TopK.apply(self.score, top_k_count(self.weight.numel(), self.capacity))
+    def threshold(self) -> torch.Tensor:
+        """This step's top-c% threshold on |ρ| (remembered as the next step's hint)."""
+        with torch.no_grad():
+            value = top_k_threshold(self.score.abs(), top_k_count(self.weight.numel(), self.capacity), self._hint)
+        self._hint = float(value)
+        return value
 
     def selected(self) -> torch.Tensor:
-        """The boolean mask the scores choose now (what a session ends with)."""
-        with torch.no_grad():
-            return self.current_mask().bool()
+        """The boolean mask in force now: the fixed one, else the top-c% of the scores."""
+        if self._fixed_mask is not None:
+            return self._fixed_mask
+        if not self.use_scores:
+            return torch.ones_like(self.weight, dtype=torch.bool)
+        return self.score.detach().abs() >= self.threshold()
 
     def fix_mask(self, mask: torch.Tensor | None) -> None:
         """Install a fixed mask (decoding, or training with a given subnetwork); None clears it."""
@@ -80,7 +109,11 @@ class MaskedLayer(nn.Module):
             if self._cached is None:
                 self._cached = torch.where(self._fixed_mask, self.weight, torch.zeros_like(self.weight))
             return self._cached
-        return self.weight * self.current_mask()
+        if self._fixed_mask is not None:
+            return self.weight * self._fixed_mask
+        if not self.use_scores:
+            return self.weight
+        return _MaskedWeight.apply(self.weight, self.score, self.threshold())
 
     def invalidate(self) -> None:
         """Drop the cached effective weight after the weights changed."""

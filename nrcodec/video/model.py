@@ -81,7 +81,7 @@ PRESETS: dict[str, Preset] = {
         Architecture(canvas=(160, 90), feature=(9, 16), stem_hidden=96, channels=(24, 32, 24), strides=(5, 2)),
         epochs=60,
         batch_size=4,
-        lr=3e-3,
+        lr=1e-2,
         description="160×90 canvas; trains a 32-frame clip in seconds on a laptop CPU (tests, demos)",
     ),
     "small": Preset(
@@ -89,7 +89,7 @@ PRESETS: dict[str, Preset] = {
         Architecture(canvas=(320, 180), feature=(9, 16), stem_hidden=128, channels=(32, 48, 32, 24), strides=(5, 2, 2)),
         epochs=150,
         batch_size=4,
-        lr=2e-3,
+        lr=5e-3,
         description="320×180 canvas for everyday CPU use",
     ),
     "hd": Preset(

@@ -1,0 +1,1 @@
+"""Benchmarks: they measure and report (JSON, Markdown); thresholds live in the issues, not here."""

@@ -1,0 +1,85 @@
+"""Speed of the PNR engine: masked vs dense training step, and decode frames per second.
+
+The masked step (scores, top-c% threshold, straight-through gradient, frozen-gradient masking)
+is compared with a dense step of the very same architecture and optimizer, interleaved in
+rounds so that a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import torch
+
+from nrcodec.video.library import DECODE_BATCH
+from nrcodec.video.model import Supernet, preset
+from nrcodec.video.strategies.base import SessionContext
+from nrcodec.video.strategies.pnr import PNR
+from nrcodec.video.training import reconstruction_loss
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _step_time(model: Supernet, masked: bool, steps: int, batch: int, device: torch.device) -> float:
+    ctx = SessionContext(model, 2, 0.3)
+    strategy = PNR()
+    strategy.begin_session(ctx)
+    for layer in model.masked_layers().values():
+        layer.use_scores = masked
+    params = [p for n, p in model.named_parameters() if masked or not n.endswith("score")]
+    optimizer = torch.optim.Adam(params, lr=1e-4, fused=device.type in ("cpu", "cuda"))
+    w, h = model.arch.canvas
+    target = torch.rand(batch, 3, h, w, device=device)
+    frames = torch.arange(batch)
+    model.train()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = reconstruction_loss(model(2, frames, 32), target, 0.7)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if masked:
+            strategy.after_backward(ctx)
+        optimizer.step()
+    _sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+def step_ratio(preset_name: str, device: torch.device, steps: int = 10, rounds: int = 5) -> dict[str, Any]:
+    """Median masked and dense step times (seconds) and their ratio, with half the supernet frozen."""
+    chosen = preset(preset_name)
+    torch.manual_seed(0)
+    model = Supernet(chosen.architecture).to(device)
+    for layer in model.masked_layers().values():
+        layer.frozen.copy_(torch.rand_like(layer.weight) < 0.5)
+    batch = chosen.batch_size
+    _step_time(model, True, 2, batch, device)
+    _step_time(model, False, 2, batch, device)
+    masked, dense = [], []
+    for _ in range(rounds):
+        masked.append(_step_time(model, True, steps, batch, device))
+        dense.append(_step_time(model, False, steps, batch, device))
+    m, d = statistics.median(masked), statistics.median(dense)
+    return {"preset": preset_name, "batch": batch, "masked_step_s": m, "dense_step_s": d, "ratio": m / d}
+
+
+def decode_fps(preset_name: str, device: torch.device, frames: int = 32) -> float:
+    """Frames per second of a batched, cached-mask decode of one session on ``device``."""
+    chosen = preset(preset_name)
+    torch.manual_seed(0)
+    model = Supernet(chosen.architecture).to(device).eval()
+    for layer in model.masked_layers().values():
+        layer.fix_mask(torch.rand_like(layer.weight) < 0.3)
+    with torch.inference_mode():
+        model(1, torch.arange(DECODE_BATCH), frames)
+        _sync(device)
+        start = time.perf_counter()
+        for i in range(0, frames, DECODE_BATCH):
+            model(1, torch.arange(i, min(i + DECODE_BATCH, frames)), frames)
+        _sync(device)
+    return frames / (time.perf_counter() - start)

@@ -1,0 +1,71 @@
+"""Benchmark commands: they measure and write JSON and Markdown, with the device and versions."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+from rich.table import Table
+
+from nrcodec.bench.speed import decode_fps, step_ratio
+from nrcodec.cli.app import app, err, user_errors
+from nrcodec.cli.render import versions
+from nrcodec.cli.video import DEVICE_HELP, out
+from nrcodec.video.library import resolve_device
+
+bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+
+
+@bench.command("speed")
+def speed(
+    presets: Annotated[str, typer.Option("--presets", help="Comma-separated presets to measure.")] = "tiny,small",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table here.")] = None,
+) -> None:
+    """Masked vs dense training step of the PNR supernet, and decode frames per second."""
+    with user_errors():
+        dev = resolve_device(device)
+        rows = []
+        for name in [p.strip() for p in presets.split(",") if p.strip()]:
+            err.print(f"measuring {name} on {dev} ...")
+            row = step_ratio(name, dev)
+            row["decode_fps"] = decode_fps(name, dev)
+            rows.append(row)
+        result = {"device": str(dev), "device_name": _device_name(dev), "versions": versions(), "presets": rows}
+        header = (
+            "| preset | batch | masked step (ms) | dense step (ms) | ratio | decode fps |\n|---|---|---|---|---|---|\n"
+        )
+        lines = "".join(
+            f"| {r['preset']} | {r['batch']} | {r['masked_step_s'] * 1e3:.1f} | {r['dense_step_s'] * 1e3:.1f} "
+            f"| {r['ratio']:.3f} | {r['decode_fps']:.1f} |\n"
+            for r in rows
+        )
+        markdown = f"Device: {result['device_name']} ({dev}); {json.dumps(result['versions'])}\n\n" + header + lines
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2) + "\n")
+        if markdown_out:
+            markdown_out.write_text(markdown)
+        table = Table("preset", "batch", "masked step", "dense step", "ratio", "decode fps")
+        for r in rows:
+            table.add_row(
+                r["preset"],
+                str(r["batch"]),
+                f"{r['masked_step_s'] * 1e3:.1f} ms",
+                f"{r['dense_step_s'] * 1e3:.1f} ms",
+                f"{r['ratio']:.3f}",
+                f"{r['decode_fps']:.1f}",
+            )
+        out.print(f"device: {result['device_name']} ({dev}); " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+        out.print(table)
