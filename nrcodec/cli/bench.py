@@ -11,11 +11,15 @@ import torch
 import typer
 from rich.table import Table
 
+from nrcodec.bench.sequence import run_sequence
 from nrcodec.bench.speed import decode_fps, step_ratio
 from nrcodec.cli.app import app, err, user_errors
 from nrcodec.cli.render import versions
 from nrcodec.cli.video import DEVICE_HELP, out
-from nrcodec.video.library import resolve_device
+from nrcodec.media.video import read_video
+from nrcodec.video.library import LibraryConfig, resolve_device
+from nrcodec.video.model import preset
+from nrcodec.video.training import TrainSettings
 
 bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
@@ -69,3 +73,57 @@ def speed(
             )
         out.print(f"device: {result['device_name']} ({dev}); " + ", ".join(f"{k} {v}" for k, v in versions().items()))
         out.print(table)
+
+
+@bench.command("strategies")
+def strategies(
+    clips: Annotated[list[Path], typer.Argument(help="Clips to learn in order, one session each.")],
+    preset_name: Annotated[str, typer.Option("--preset", help="Preset of every library.")] = "tiny",
+    names: Annotated[str, typer.Option("--strategies", help="Comma-separated strategies to compare.")] = "pnr,wsn",
+    capacity: Annotated[float, typer.Option(help="Capacity c of every library.")] = 0.3,
+    epochs: Annotated[int | None, typer.Option(help="Epochs per session [default: the preset's].", min=1)] = None,
+    max_frames: Annotated[int, typer.Option(help="Frames per clip.", min=1)] = 32,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table here.")] = None,
+) -> None:
+    """Learn the same clip sequence with each strategy; per-session PSNR, average, BWT, bytes, time (CPU)."""
+    with user_errors():
+        chosen = preset(preset_name)
+        loaded = []
+        for path in clips:
+            clip = read_video(path, max_frames)
+            loaded.append((clip.name, clip.frames, clip.fps))
+        settings = TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr)
+        runs = []
+        for name in [n.strip() for n in names.split(",") if n.strip()]:
+            config = LibraryConfig(chosen.name, chosen.architecture, capacity=capacity, strategy=name)
+            runs.append(
+                run_sequence(loaded, config, settings, lambda s, clip, n=name: err.print(f"{n}: session {s} ({clip})"))
+            )
+        result = {
+            "device": "cpu",
+            "device_name": _device_name(torch.device("cpu")),
+            "versions": versions(),
+            "preset": chosen.name,
+            "epochs": settings.epochs,
+            "frames": max_frames,
+            "runs": runs,
+        }
+        columns = [f"S{i + 1} {c[0]}" for i, c in enumerate(loaded)]
+        markdown = (
+            f"Preset {chosen.name}, {settings.epochs} epochs, {max_frames} frames per clip, capacity {capacity}; "
+            f"{result['device_name']}; {json.dumps(result['versions'])}\n\n"
+            f"| strategy | {' | '.join(columns)} | avg PSNR | BWT | bytes | time (s) |\n"
+            f"|---|{'---|' * len(columns)}---|---|---|---|\n"
+        )
+        for run in runs:
+            cells = " | ".join(f"{r['psnr_now']:.2f}" for r in run["sessions"])
+            markdown += (
+                f"| {run['strategy']} | {cells} | {run['avg_psnr']:.2f} | {run['bwt_psnr']:+.2f} | "
+                f"{run['bytes']:,} | {run['seconds']:.0f} |\n"
+            )
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2) + "\n")
+        if markdown_out:
+            markdown_out.write_text(markdown)
+        out.print(markdown)

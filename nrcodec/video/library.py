@@ -59,7 +59,7 @@ class LibraryConfig:
     @classmethod
     def from_json(cls, data: Any) -> LibraryConfig:
         try:
-            return cls(
+            config = cls(
                 preset=str(data["preset"]),
                 architecture=Architecture.from_json(data["architecture"]),
                 capacity=float(data["capacity"]),
@@ -68,8 +68,10 @@ class LibraryConfig:
                 quantization=str(data["quantization"]),
                 seed=int(data["seed"]),
             )
+            make_strategy(config.strategy, **config.strategy_options)
         except (KeyError, TypeError, ValueError, InputError) as exc:
             raise FormatError(f"archive header: settings are malformed ({exc})") from None
+        return config
 
 
 @dataclass
@@ -263,6 +265,9 @@ class Library:
     def apply(self, record: SessionRecord) -> None:
         """Install a stored session: write its new weights and freeze its mask."""
         session = len(self.records) + 1
+        Placement.from_json(record.meta.get("placement"), self.config.architecture.canvas, f"session {session}")
+        if not isinstance(record.meta.get("fps"), (int, float)) or not 0 < record.meta["fps"] < 1e4:
+            raise FormatError(f"session {session}: frame rate is missing or malformed")
         for n, layer in self.layers.items():
             if n not in record.layers:
                 raise FormatError(f"session {session}: layer {n} is missing")

@@ -18,6 +18,9 @@ from nrcodec.errors import FormatError, InputError
 from nrcodec.nn.embedding import SinusoidalEmbedding
 from nrcodec.nn.masked import MaskedConv2d, MaskedLayer, MaskedLinear
 
+MAX_CANVAS = 8192
+MAX_WEIGHTS = 1 << 28
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -45,10 +48,18 @@ class Architecture:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def weight_count(self) -> int:
+        """Masked weights of the supernet, known before anything is allocated."""
+        fh, fw = self.feature
+        count = 2 * self.values_per_index * self.stem_hidden + self.stem_hidden * fh * fw * self.channels[0]
+        for cin, cout, s in zip(self.channels, self.channels[1:], self.strides):
+            count += cin * cout * s * s * 9
+        return count
+
     @classmethod
     def from_json(cls, data: Any) -> Architecture:
         try:
-            return cls(
+            arch = cls(
                 canvas=tuple(data["canvas"]),
                 feature=tuple(data["feature"]),
                 stem_hidden=int(data["stem_hidden"]),
@@ -60,6 +71,10 @@ class Architecture:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError(f"archive header: architecture is malformed ({exc})") from None
+        sizes = (*arch.canvas, *arch.feature, arch.stem_hidden, *arch.channels, *arch.strides, arch.values_per_index)
+        if min(sizes) < 1 or max(arch.canvas) > MAX_CANVAS or arch.weight_count() > MAX_WEIGHTS:
+            raise FormatError("archive header: architecture is out of the range nrcodec writes")
+        return arch
 
 
 @dataclass(frozen=True)
@@ -97,14 +112,14 @@ PRESETS: dict[str, Preset] = {
         Architecture(
             canvas=(1280, 720),
             feature=(9, 16),
-            stem_hidden=512,
-            channels=(112, 112, 56, 28, 14, 7),
+            stem_hidden=256,
+            channels=(64, 128, 64, 32, 16, 16),
             strides=(5, 2, 2, 2, 2),
         ),
         epochs=150,
         batch_size=1,
         lr=5e-4,
-        description="1280×720 canvas, NeRV-S sized (strides 5,2,2,2,2), for GPUs",
+        description="1280×720 canvas, NeRV-S/M sized (4.7 M masked weights, strides 5,2,2,2,2), for GPUs",
     ),
 }
 

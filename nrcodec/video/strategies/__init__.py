@@ -7,8 +7,9 @@ from __future__ import annotations
 from nrcodec.errors import InputError
 from nrcodec.video.strategies.base import SessionContext, Strategy
 from nrcodec.video.strategies.pnr import PNR
+from nrcodec.video.strategies.wsn import WSN
 
-STRATEGIES: dict[str, type[Strategy]] = {"pnr": PNR}
+STRATEGIES: dict[str, type[Strategy]] = {"pnr": PNR, "wsn": WSN}
 
 
 def make_strategy(name: str, **options: object) -> Strategy:
