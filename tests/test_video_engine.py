@@ -119,7 +119,9 @@ def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np
 def test_full_layers_still_train_and_say_so(clips: dict[str, np.ndarray]) -> None:
     library = Library(_config(capacity=0.7))
     settings = TrainSettings(epochs=1, batch_size=4, lr=3e-3)
-    assert library.add_session(clips["meadow"][:4], "a", 25.0, settings).notices == []
+    first = library.add_session(clips["meadow"][:4], "a", 25.0, settings).notices
+    assert any("scaled to 120x90" in notice for notice in first)
+    assert not any("free weights" in notice for notice in first)
     result = library.add_session(clips["closeup"][:4], "b", 25.0, settings)
     assert any("free weights" in notice for notice in result.notices)
     assert result.record.meta["new_weights"] > 0

@@ -155,6 +155,12 @@ class Library:
         frozen_before = self.frozen()
         snapshot = {n: layer.weight.detach().clone() for n, layer in self.layers.items()}
         ctx = SessionContext(self.model, session, self.config.capacity)
+        if placement.fit != placement.source:
+            (w, h), (fw, fh) = placement.source, placement.fit
+            ctx.notices.append(
+                f"{w}x{h} frames are scaled to {fw}x{fh} to fit the {self.config.preset} canvas; quality is "
+                "measured at the source size (a larger preset keeps more detail)"
+            )
         self._check_space(ctx, frozen_before)
         seconds = run_session(ctx, self.strategy, to_training(frames, placement), placement, settings, progress)
         masks = {n: m.cpu().numpy().reshape(-1) for n, m in self.strategy.final_masks(ctx).items()}
