@@ -1,0 +1,187 @@
+"""Image codec commands: train-image-codec, adapt-domain, encode-image, decode-image."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from nrcodec.cli.app import app, emit_json, err, user_errors
+from nrcodec.errors import FormatError, InputError
+from nrcodec.image import ADAPT_MODES, DEFAULT_CODEC, Codec, TrainSettings, adapt, decode_image, encode_image
+from nrcodec.image.evaluate import psnr
+from nrcodec.image.train import ProgressFn, parent_lambda, resolve_device, train_codec
+from nrcodec.media.images import read_image, read_images, write_png
+
+CodecOption = Annotated[
+    Path | None, typer.Option("--codec", help="Codec file (.nic); default: the shipped base codec.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ImagesOption = Annotated[Path, typer.Option("--images", help="Directory of PNG/JPEG/WebP images.")]
+StepsOption = Annotated[int, typer.Option("--steps", min=1, help="Training steps.")]
+CropOption = Annotated[int, typer.Option("--crop", min=16, help="Training crop size in pixels.")]
+BatchOption = Annotated[int, typer.Option("--batch", min=1, help="Crops per training step.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[ProgressFn]:
+    """A rich progress bar on stderr fed by the training loop; plain lines when stderr is no terminal."""
+    if not err.is_terminal:
+
+        def log(step: int, total: int, stats: dict[str, float]) -> None:
+            if step == total or step % max(1, total // 10) == 0:
+                err.print(f"{label}: step {step}/{total}  {stats['bpp']:.3f} bpp  {stats['psnr']:.2f} dB")
+
+        yield log
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[stats]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None, stats="")
+
+        def update(step: int, total: int, stats: dict[str, float]) -> None:
+            text = f"{stats['bpp']:.3f} bpp  {stats['psnr']:.2f} dB"
+            bar.update(task, completed=step, total=total, stats=text)
+
+        yield update
+
+
+def _load_codec(path: Path | None) -> Codec:
+    if path is None:
+        if not DEFAULT_CODEC.is_file():
+            raise InputError("this install has no shipped base codec; pass --codec")
+        path = DEFAULT_CODEC
+    return Codec.load(path)
+
+
+@app.command("train-image-codec")
+def train_image_codec(
+    out: Annotated[Path, typer.Argument(help="Codec file (.nic) to write.")],
+    images: ImagesOption,
+    lmbda: Annotated[float, typer.Option("--lambda", min=0.0, help="λ in bpp + λ·MSE (0..255 scale).")] = 0.01,
+    steps: StepsOption = 2000,
+    crop: CropOption = 256,
+    batch: BatchOption = 8,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 3e-4,
+    seed: SeedOption = 0,
+    device: DeviceOption = "auto",
+    json_out: JsonOption = False,
+) -> None:
+    """Train a base image codec (version 0) from scratch on a directory of images."""
+    with user_errors():
+        pictures = read_images(images)
+        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed,
+                                 device=resolve_device(device))
+        start = time.perf_counter()
+        with _progress("training") as progress:
+            codec = train_codec(pictures, settings, progress)
+        codec.save(out)
+        base = codec.versions[0]
+        report = {"version": 0, "fingerprint": base.fingerprint, "images": len(pictures), "steps": steps,
+                  "lambda": lmbda, "train_bpp": base.info["train"]["bpp"], "bytes": len(codec.to_bytes()),
+                  "seconds": round(time.perf_counter() - start, 2), "device": settings.device}
+        if json_out:
+            emit_json(report)
+        else:
+            typer.echo(f"{out}: version 0 ({base.fingerprint}), {report['bytes']} bytes, "
+                       f"trained {steps} steps on {len(pictures)} images in {report['seconds']} s")
+
+
+@app.command("adapt-domain")
+def adapt_domain(
+    codec_path: Annotated[Path, typer.Argument(help="Codec file (.nic) to adapt.")],
+    images: ImagesOption,
+    mode: Annotated[str, typer.Option("--mode", help="cawf, selective or naive.")] = "cawf",
+    parent: Annotated[int, typer.Option("--parent", min=0, help="Version to adapt from.")] = 0,
+    steps: StepsOption = 500,
+    crop: CropOption = 256,
+    batch: BatchOption = 8,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 1e-4,
+    seed: SeedOption = 0,
+    device: DeviceOption = "auto",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of in place.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Add a version adapted to a directory of images (in place, atomically, unless -o)."""
+    with user_errors():
+        if mode not in ADAPT_MODES:
+            raise InputError(f"unknown mode {mode!r} (choose {', '.join(ADAPT_MODES)})")
+        codec = Codec.load(codec_path)
+        lmbda = parent_lambda(codec, parent)
+        pictures = read_images(images)
+        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed,
+                                 device=resolve_device(device))
+        with _progress(f"adapting ({mode})") as progress:
+            result = adapt(codec, pictures, mode, parent, settings, progress)
+        codec.save(output or codec_path)
+        report = {"version": result.version, "parent": result.parent, "mode": result.mode,
+                  "added_parameters": result.added_parameters, "fingerprint": result.fingerprint,
+                  "before": result.before, "after": result.after}
+        if json_out:
+            emit_json(report)
+        else:
+            b, a = result.before, result.after
+            typer.echo(f"version {result.version} ({mode} from version {parent}): "
+                       f"{result.added_parameters} parameters added; on the {len(pictures)} images "
+                       f"{b['bpp']:.4f} bpp {b['psnr']:.2f} dB -> {a['bpp']:.4f} bpp {a['psnr']:.2f} dB")
+
+
+@app.command("encode-image")
+def encode_image_command(
+    image: Annotated[Path, typer.Argument(help="PNG, JPEG or WebP image.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Bitstream (.nri) to write.")],
+    codec_path: CodecOption = None,
+    version: Annotated[int | None, typer.Option("--version", min=0, help="Version (default: newest).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Compress one image into a bitstream."""
+    with user_errors():
+        codec = _load_codec(codec_path)
+        rgb = read_image(image)
+        encoded = encode_image(codec, rgb, version)
+        try:
+            output.write_bytes(encoded.data)
+        except OSError as exc:
+            raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+        report = {"version": encoded.version, "bytes": len(encoded.data), "bpp": encoded.bpp,
+                  "width": encoded.width, "height": encoded.height,
+                  "psnr": psnr(rgb, encoded.reconstruction),
+                  "estimated_bytes": encoded.estimated_bits / 8, "header_bytes": encoded.header_bytes}
+        if json_out:
+            emit_json(report)
+        else:
+            typer.echo(f"{output}: {report['bytes']} bytes, {report['bpp']:.4f} bpp, "
+                       f"{report['psnr']:.2f} dB (version {encoded.version})")
+
+
+@app.command("decode-image")
+def decode_image_command(
+    bitstream: Annotated[Path, typer.Argument(help="Bitstream (.nri) to decode.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")],
+    codec_path: CodecOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Decompress a bitstream into a PNG, with the version it names."""
+    with user_errors():
+        codec = _load_codec(codec_path)
+        try:
+            data = bitstream.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {bitstream}: {exc.strerror or exc}") from None
+        try:
+            rgb, version = decode_image(codec, data)
+        except FormatError as exc:
+            raise type(exc)(f"{bitstream}: {exc}") from None
+        write_png(output, rgb)
+        report = {"version": version, "width": rgb.shape[1], "height": rgb.shape[0]}
+        if json_out:
+            emit_json(report)
+        else:
+            typer.echo(f"{output}: {rgb.shape[1]}x{rgb.shape[0]} (version {version})")

@@ -22,9 +22,9 @@ KIND = "nrcodec image bitstream"
 TAG = b"IMGL"
 FINGERPRINT_BYTES = 8
 STRIDE = 16
-MAX_SIDE = 1 << 16
+MAX_SIDE = 1 << 14
 MAX_CHANNELS = 512
-MAX_LATENTS = 1 << 28
+MAX_LATENTS = 1 << 27
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,6 @@ MAX_ESCAPE_BITS = 25
 _HEADER_SIZES = (2, 32)
 
 
-def clamp_symbols(symbols: np.ndarray) -> np.ndarray:
-    """Limit values so every overflow fits in MAX_ESCAPE_BITS bits around any table we write."""
-    limit = (1 << (MAX_ESCAPE_BITS - 1)) - 1
-    return np.clip(np.asarray(symbols, dtype=np.int64), -limit, limit)
-
-
 def table_range(table: FrequencyTable) -> tuple[int, int]:
     """Smallest and largest value a table codes directly (its last entry is the escape)."""
     return table.low, table.high - 1
@@ -53,7 +47,7 @@ def encode_channels(symbols: np.ndarray, tables: list[FrequencyTable]) -> bytes:
     if symbols.size == 0:
         return b""
     if np.abs(symbols).max() >= 1 << (MAX_ESCAPE_BITS - 1):
-        raise ValueError("latent values too large; clamp them with clamp_symbols")
+        raise ValueError(f"latent values must stay below 2**{MAX_ESCAPE_BITS - 1} in magnitude")
     lows = np.array([table_range(t)[0] for t in tables], dtype=np.int64)[:, None]
     highs = np.array([table_range(t)[1] for t in tables], dtype=np.int64)[:, None]
     escaped = (symbols < lows) | (symbols > highs)

@@ -1,0 +1,197 @@
+"""A loaded codec file and the encode/decode of single images with one of its versions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nrcodec.errors import FormatError, InputError
+from nrcodec.format.atomic import commit_bytes
+from nrcodec.format.entropy import FrequencyTable
+from nrcodec.format.image_bitstream import ImageBitstream, header_bytes, pack_bitstream, read_bitstream
+from nrcodec.format.latent_coding import decode_channels, encode_channels
+from nrcodec.image.codec_file import Version, read_codec_file, resolve_state, version_chunk, write_codec_file
+from nrcodec.image.model import FactorizedPrior, pad_image, quantize, to_tensor, to_uint8
+
+
+class Codec:
+    """The versions of one image codec; models and tables are built on first use and cached."""
+
+    def __init__(self, versions: list[Version], data: bytes) -> None:
+        self.versions = versions
+        self._data = data
+        self._states: dict[int, dict[str, torch.Tensor]] = {}
+        self._models: dict[int, FactorizedPrior] = {}
+        self._tables: dict[int, list[FrequencyTable]] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Codec:
+        return cls(read_codec_file(data), bytes(data))
+
+    @classmethod
+    def create(cls, base: Version) -> Codec:
+        """A codec file holding only ``base`` (version 0), fingerprinted here."""
+        base.id = 0
+        base.fingerprint = base.compute_fingerprint("")
+        return cls([base], write_codec_file([base]))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Codec:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read codec file {str(path)!r}: {exc.strerror or exc}") from None
+        try:
+            return cls.from_bytes(data)
+        except FormatError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
+
+    def to_bytes(self) -> bytes:
+        return self._data
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically: a crash leaves the old file or the new one."""
+        try:
+            commit_bytes(path, self._data)
+        except OSError as exc:
+            raise InputError(f"cannot write codec file {str(path)!r}: {exc.strerror or exc}") from None
+
+    def append(self, version: Version) -> Version:
+        """Add an adaptation as the next version; earlier bytes are left untouched."""
+        version.id = len(self.versions)
+        parent = self.versions[version.parent] if version.parent is not None else None
+        version.fingerprint = version.compute_fingerprint(parent.fingerprint if parent else "")
+        self.versions.append(version)
+        self._data += version_chunk(version)
+        return version
+
+    @property
+    def fingerprint(self) -> str:
+        return self.versions[0].fingerprint
+
+    @property
+    def newest(self) -> int:
+        return len(self.versions) - 1
+
+    def version(self, vid: int) -> Version:
+        if not 0 <= vid < len(self.versions):
+            raise InputError(f"the codec file has no version {vid} (it has versions 0 to {self.newest})")
+        return self.versions[vid]
+
+    def state(self, vid: int) -> dict[str, torch.Tensor]:
+        if vid not in self._states:
+            version = self.version(vid)
+            parent = self.state(version.parent) if version.parent is not None else None
+            self._states[vid] = resolve_state(version, parent)
+        return self._states[vid]
+
+    def model(self, vid: int) -> FactorizedPrior:
+        if vid not in self._models:
+            version = self.version(vid)
+            model = FactorizedPrior(version.width, version.affine)
+            model.load_state_dict(self.state(vid), strict=False)
+            self._models[vid] = model.eval().requires_grad_(False)
+        return self._models[vid]
+
+    def tables(self, vid: int) -> list[FrequencyTable]:
+        if vid not in self._tables:
+            self._tables[vid] = self.version(vid).tables()
+        return self._tables[vid]
+
+    def parameter_count(self, vid: int) -> int:
+        return sum(t.numel() for t in self.state(vid).values())
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a version makes of an image: integer latents, their model rate, the reconstruction."""
+
+    symbols: np.ndarray  # (channels, latent_h * latent_w) int64
+    latent_shape: tuple[int, int, int]
+    estimated_bits: float
+    reconstruction: np.ndarray  # uint8 (h, w, 3)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    version: int
+    width: int
+    height: int
+    estimated_bits: float
+    header_bytes: int
+    reconstruction: np.ndarray
+
+    @property
+    def bpp(self) -> float:
+        return 8 * len(self.data) / (self.width * self.height)
+
+
+def _check_image(rgb: np.ndarray) -> None:
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InputError("images must be uint8 RGB arrays of shape (height, width, 3)")
+    if min(rgb.shape[:2]) < 1:
+        raise InputError("the image is empty")
+
+
+@torch.inference_mode()
+def analyse(codec: Codec, vid: int, rgb: np.ndarray) -> Analysis:
+    """Run a version on an image: quantized latents, their estimated rate and the reconstruction."""
+    _check_image(rgb)
+    model = codec.model(vid)
+    height, width = rgb.shape[:2]
+    y_hat = quantize(model.analysis(pad_image(to_tensor(rgb))))
+    bits = float(-torch.log2(model.entropy.likelihood(y_hat)).sum())
+    recon = to_uint8(model.synthesis(y_hat)[..., :height, :width])
+    channels, lat_h, lat_w = y_hat.shape[1:]
+    symbols = y_hat[0].reshape(channels, -1).to(torch.int64).numpy()
+    return Analysis(symbols, (channels, lat_h, lat_w), bits, recon)
+
+
+def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None) -> Encoded:
+    """Code an image with a version (default: the newest) into bitstream bytes."""
+    vid = codec.newest if version is None else version
+    info = codec.version(vid)
+    result = analyse(codec, vid, rgb)
+    coded = encode_channels(result.symbols, codec.tables(vid))
+    channels, lat_h, lat_w = result.latent_shape
+    stream = ImageBitstream(codec.fingerprint, info.fingerprint, vid, rgb.shape[1], rgb.shape[0],
+                            channels, lat_h, lat_w, coded)
+    return Encoded(pack_bitstream(stream), vid, rgb.shape[1], rgb.shape[0], result.estimated_bits,
+                   header_bytes(stream), result.reconstruction)
+
+
+def check_bitstream(codec: Codec, data: bytes) -> ImageBitstream:
+    """Parse a bitstream and check that this codec file made it."""
+    stream = read_bitstream(data)
+    if stream.codec_fingerprint != codec.fingerprint:
+        raise FormatError(f"the bitstream was made with another codec file (codec {stream.codec_fingerprint}, "
+                          f"this file is {codec.fingerprint})")
+    if stream.version >= len(codec.versions):
+        raise FormatError(f"the bitstream uses version {stream.version}, which this codec file lacks "
+                          f"(it has versions 0 to {codec.newest})")
+    version = codec.versions[stream.version]
+    if stream.version_fingerprint != version.fingerprint:
+        raise FormatError(f"the bitstream uses a version {stream.version} other than this codec file's "
+                          f"(fingerprint {stream.version_fingerprint}, the file has {version.fingerprint})")
+    if stream.channels != version.width:
+        raise FormatError(f"the bitstream has {stream.channels} latent channels, version {stream.version} "
+                          f"has {version.width}")
+    return stream
+
+
+@torch.inference_mode()
+def decode_image(codec: Codec, data: bytes) -> tuple[np.ndarray, int]:
+    """Decode bitstream bytes; returns the uint8 RGB image and the version it was coded with."""
+    stream = check_bitstream(codec, data)
+    symbols = decode_channels(stream.coded, codec.tables(stream.version), stream.latent_count,
+                              "bitstream latents")
+    y_hat = torch.from_numpy(symbols).float().reshape(1, stream.channels, stream.latent_height,
+                                                      stream.latent_width)
+    model = codec.model(stream.version)
+    recon = model.synthesis(y_hat)[..., : stream.height, : stream.width]
+    return to_uint8(recon), stream.version

@@ -1,0 +1,123 @@
+"""The image commands through the CLI: JSON keys, backward compatibility after each adaptation
+mode, and one-line errors (exit code 1, no traceback) on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nrcodec.cli import app
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
+TINY = ["--steps", "3", "--crop", "32", "--batch", "2", "--device", "cpu"]
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_json(*args: str | Path) -> dict:
+    code, out, err = run(*args, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def assert_one_line_error(code: int, err: str, pattern: str) -> None:
+    assert code == 1
+    assert err.strip().count("\n") == 0, err
+    assert "Traceback" not in err and pattern in err, err
+
+
+@pytest.fixture(scope="module")
+def codec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("codec") / "base.nic"
+    report = run_json("train-image-codec", path, "--images", SAMPLES, *TINY)
+    assert report["version"] == 0 and report["bytes"] == path.stat().st_size
+    return path
+
+
+@pytest.fixture(scope="module")
+def bunny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bunny")
+    shutil.copy(SAMPLES / "bunny.png", path)
+    shutil.copy(SAMPLES / "bunny-alpha.png", path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["cawf", "selective", "naive"])
+def test_old_bitstreams_decode_byte_identical_after_adapting(mode: str, codec_file: Path, bunny_dir: Path,
+                                                             tmp_path: Path) -> None:
+    image = SAMPLES / "coffee.png"
+    enc = run_json("encode-image", image, "-o", tmp_path / "a.nri", "--codec", codec_file)
+    assert set(enc) >= {"version", "bytes", "bpp", "width", "height"} and enc["version"] == 0
+    assert (enc["width"], enc["height"]) == (128, 96)
+    dec = run_json("decode-image", tmp_path / "a.nri", "-o", tmp_path / "a.png", "--codec", codec_file)
+    assert dec == {"version": 0, "width": 128, "height": 96}
+
+    adapted = tmp_path / "adapted.nic"
+    report = run_json("adapt-domain", codec_file, "--images", bunny_dir, "--mode", mode, *TINY, "-o", adapted)
+    assert {"version", "parent", "mode", "added_parameters", "fingerprint"} <= set(report)
+    assert (report["version"], report["parent"], report["mode"]) == (1, 0, mode)
+
+    run_json("decode-image", tmp_path / "a.nri", "-o", tmp_path / "b.png", "--codec", adapted)
+    assert (tmp_path / "b.png").read_bytes() == (tmp_path / "a.png").read_bytes()
+    run_json("encode-image", image, "-o", tmp_path / "b.nri", "--codec", adapted, "--version", "0")
+    assert (tmp_path / "b.nri").read_bytes() == (tmp_path / "a.nri").read_bytes()
+    newest = run_json("encode-image", image, "-o", tmp_path / "c.nri", "--codec", adapted)
+    assert newest["version"] == 1
+    assert run_json("decode-image", tmp_path / "c.nri", "-o", tmp_path / "c.png", "--codec", adapted)["version"] == 1
+
+
+def test_adapt_in_place_appends_a_version(codec_file: Path, bunny_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "inplace.nic"
+    shutil.copy(codec_file, target)
+    run_json("adapt-domain", target, "--images", bunny_dir, "--mode", "selective", *TINY)
+    assert target.read_bytes().startswith(codec_file.read_bytes())
+    assert target.stat().st_size > codec_file.stat().st_size
+
+
+def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "fake.png").write_text("not an image")
+    code, _, err = run("encode-image", tmp_path / "fake.png", "-o", tmp_path / "x.nri", "--codec", codec_file)
+    assert_one_line_error(code, err, "not an image")
+    code, _, err = run("encode-image", tmp_path / "missing.png", "-o", tmp_path / "x.nri", "--codec", codec_file)
+    assert_one_line_error(code, err, "no such file")
+    code, _, err = run("encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", codec_file,
+                       "--version", "9")
+    assert_one_line_error(code, err, "no version 9")
+    code, _, err = run("encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec",
+                       SAMPLES / "coffee.png")
+    assert_one_line_error(code, err, "not a nrcodec codec file")
+
+    good = tmp_path / "good.nri"
+    run_json("encode-image", SAMPLES / "chelsea.png", "-o", good, "--codec", codec_file)
+    data = good.read_bytes()
+    (tmp_path / "short.nri").write_bytes(data[: len(data) // 2])
+    code, _, err = run("decode-image", tmp_path / "short.nri", "-o", tmp_path / "o.png", "--codec", codec_file)
+    assert_one_line_error(code, err, "file ends")
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    (tmp_path / "flip.nri").write_bytes(bytes(flipped))
+    code, _, err = run("decode-image", tmp_path / "flip.nri", "-o", tmp_path / "o.png", "--codec", codec_file)
+    assert_one_line_error(code, err, "corrupted")
+    assert not (tmp_path / "o.png").exists()
+
+    other = tmp_path / "other.nic"
+    run_json("train-image-codec", other, "--images", bunny_dir, *TINY, "--seed", "7")
+    code, _, err = run("decode-image", good, "-o", tmp_path / "o.png", "--codec", other)
+    assert_one_line_error(code, err, "another codec file")
+
+    adapted = tmp_path / "adapted.nic"
+    run_json("adapt-domain", codec_file, "--images", bunny_dir, "--mode", "naive", *TINY, "-o", adapted)
+    run_json("encode-image", SAMPLES / "chelsea.png", "-o", tmp_path / "v1.nri", "--codec", adapted)
+    code, _, err = run("decode-image", tmp_path / "v1.nri", "-o", tmp_path / "o.png", "--codec", codec_file)
+    assert_one_line_error(code, err, "lacks")
+    code, _, err = run("adapt-domain", codec_file, "--images", bunny_dir, "--mode", "magic", *TINY)
+    assert_one_line_error(code, err, "unknown mode")
+    code, _, err = run("train-image-codec", tmp_path / "x.nic", "--images", tmp_path / "nowhere", *TINY)
+    assert_one_line_error(code, err, "not a directory")

@@ -1,0 +1,97 @@
+"""Bytes-level parts of the image codec: latent coding with escapes, bitstream header, tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nrcodec.errors import ChecksumError, FormatError, TruncatedError
+from nrcodec.format.entropy import FrequencyTable
+from nrcodec.format.image_bitstream import ImageBitstream, pack_bitstream, read_bitstream
+from nrcodec.format.latent_coding import MAX_ESCAPE_BITS, decode_channels, encode_channels
+from nrcodec.image.model import SYMBOL_LIMIT, quantize
+from nrcodec.nn.entropy_bottleneck import TABLE_PRECISION, EntropyBottleneck
+
+
+def _tables() -> list[FrequencyTable]:
+    return [FrequencyTable(-2, (10, 40, 100, 40, 10, 1)), FrequencyTable(0, (50, 30, 20, 2))]
+
+
+def test_latents_round_trip_with_escapes_far_outside_the_tables() -> None:
+    rng = np.random.default_rng(0)
+    symbols = rng.integers(-2, 3, size=(2, 500))
+    far = (1 << (MAX_ESCAPE_BITS - 1)) - 1
+    symbols[0, :6] = [3, -3, 17, -1000, far, -far]
+    symbols[1, :4] = [-1, 3, 1 << 20, 2]
+    data = encode_channels(symbols, _tables())
+    assert np.array_equal(decode_channels(data, _tables(), 500, "test"), symbols)
+
+
+def test_escapes_cost_little_when_rare() -> None:
+    symbols = np.random.default_rng(1).integers(0, 3, size=(2, 4000))
+    plain = len(encode_channels(symbols, _tables()))
+    symbols[0, 7] = 50
+    assert len(encode_channels(symbols, _tables())) - plain <= 8
+
+
+def test_quantized_latents_are_always_codable() -> None:
+    latents = torch.tensor([1e12, -1e12, 0.4, -2.6])
+    symbols = quantize(latents).to(torch.int64).numpy()[None]
+    assert symbols.tolist() == [[SYMBOL_LIMIT, -SYMBOL_LIMIT, 0, -3]]
+    data = encode_channels(symbols, [FrequencyTable(0, (3, 1))])
+    assert np.array_equal(decode_channels(data, [FrequencyTable(0, (3, 1))], 4, "t"), symbols)
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", b"\x00\x00\x00\x00", b"\x01\x00\x00\x00" * 3])
+def test_malformed_latents_are_format_errors(data: bytes) -> None:
+    with pytest.raises(FormatError, match="coded latents"):
+        decode_channels(data, _tables(), 100, "coded latents")
+
+
+def test_entropy_bottleneck_tables_are_integer_and_match_the_model() -> None:
+    torch.manual_seed(0)
+    model = EntropyBottleneck(4)
+    with torch.no_grad():
+        model.quantiles.copy_(torch.tensor([-4.0, 0.0, 4.0]).repeat(4, 1, 1))
+    tables = model.integer_tables()
+    assert len(tables) == 4
+    for channel, table in enumerate(tables):
+        assert sum(table.counts) == 1 << TABLE_PRECISION
+        assert min(table.counts) >= 1
+        assert table.low <= -4 and table.high - 1 >= 4
+        values = torch.arange(table.low, table.high, dtype=torch.float32)
+        probe = torch.zeros(1, 4, len(values))
+        probe[0, channel] = values
+        pmf = model.likelihood(probe[..., None])[0, channel, :, 0].detach().numpy()
+        stored = np.array(table.counts[:-1]) / (1 << TABLE_PRECISION)
+        assert np.abs(stored - pmf).max() < 1e-3
+
+
+def _stream(**changes: object) -> ImageBitstream:
+    fields = dict(codec_fingerprint="00" * 8, version_fingerprint="11" * 8, version=2, width=33, height=17,
+                  channels=80, latent_height=2, latent_width=3, coded=b"\x01\x02\x03\x04")
+    fields.update(changes)
+    return ImageBitstream(**fields)  # type: ignore[arg-type]
+
+
+def test_bitstream_header_round_trip() -> None:
+    assert read_bitstream(pack_bitstream(_stream())) == _stream()
+
+
+def test_bitstream_defects_name_what_is_wrong() -> None:
+    data = pack_bitstream(_stream())
+    with pytest.raises(TruncatedError, match=r"truncated|announces"):
+        read_bitstream(data[:-3])
+    corrupt = bytearray(data)
+    corrupt[20] ^= 0xFF
+    with pytest.raises(ChecksumError, match="CRC32"):
+        read_bitstream(bytes(corrupt))
+    with pytest.raises(FormatError, match="signature"):
+        read_bitstream(b"PNG!" + data[4:])
+    with pytest.raises(FormatError, match="latent shape"):
+        read_bitstream(pack_bitstream(_stream(latent_height=9)))
+    with pytest.raises(FormatError, match="image size"):
+        read_bitstream(pack_bitstream(_stream(width=0, latent_width=0)))
+    with pytest.raises(FormatError, match="latent channels"):
+        read_bitstream(pack_bitstream(_stream(channels=100_000)))
