@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 BAND = 0.02
 """Relative width of the band around last step's threshold where the new one is searched."""
 
