@@ -1,4 +1,4 @@
-"""Measurements behind notes/image.md (needs `pip install 'nrcodec[data,eval]'`).
+"""Measurements behind notes/image.md (needs `pip install 'nrcodec[data,bench]'`).
 
     python bin/prepare_image_data.py DATA
     python bin/image_experiments.py adaptation DATA OUT_DIR   # BD-rates of cawf/selective/naive

@@ -11,11 +11,14 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nrcodec.errors import InputError
+
+if TYPE_CHECKING:
+    from nrcodec.bench.anchors import RDPoint
 
 BD_METHOD = "akima"
 """Piecewise-cubic Akima interpolation, the package's recommended replacement for the original cubic fit."""
@@ -112,3 +115,36 @@ def plot_rd(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def psnr_at_bpp(points: list[tuple[float, float]], bpp: float) -> float | None:
+    """An anchor's PSNR at ``bpp``, interpolated linearly in log-rate on its Pareto front; None outside it."""
+    front = pareto(points)
+    if len(front) < 2 or not front[0][0] <= bpp <= front[-1][0]:
+        return None
+    return float(np.interp(math.log(bpp), [math.log(r) for r, _ in front], [d for _, d in front]))
+
+
+def _curve(points: list[RDPoint], name: str, item: str) -> list[tuple[float, float]]:
+    """Points of curve ``name`` on ``item``: codec ``name`` itself or its operating points ``name ...``."""
+    return [(p.bpp, p.psnr) for p in points if p.item == item and (p.codec == name or p.codec.startswith(name + " "))]
+
+
+def bd_rates(points: list[RDPoint], tests: list[str], anchors: list[str], items: list[str]) -> list[dict[str, Any]]:
+    """BD-rate of each test curve against each anchor, per item and averaged over items where defined."""
+    rows = []
+    for test in tests:
+        for anchor in anchors:
+            per_item = {}
+            for item in items:
+                value, note = bd_rate(_curve(points, anchor, item), _curve(points, test, item))
+                per_item[item] = {"bd_rate": value, "note": note}
+            rows.append(
+                {
+                    "test": test,
+                    "anchor": anchor,
+                    "items": per_item,
+                    "mean": mean_defined([v["bd_rate"] for v in per_item.values()]),
+                }
+            )
+    return rows

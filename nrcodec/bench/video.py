@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from nrcodec.bench.anchors import RDPoint, VideoAnchor, video_points
-from nrcodec.bench.rd import bd_rate, fmt, markdown_table, mean_defined, pareto
+from nrcodec.bench.rd import bd_rates, fmt, markdown_table, psnr_at_bpp
 from nrcodec.errors import InputError
+from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import psnr
 from nrcodec.video.archive import Archive
 from nrcodec.video.library import LibraryConfig
@@ -30,7 +31,7 @@ from nrcodec.video.training import TrainSettings
 
 BENCH_EPOCHS = 50
 """Epochs per session by default: fewer than the presets' so that the default run fits 30 minutes on 2 CPU cores."""
-DEFAULT_SIZES = "0.1,0.2,0.4"
+DEFAULT_SIZES = "0.05,0.1,0.2"
 
 Clip = tuple[str, np.ndarray, float]
 Say = Callable[[str], None]
@@ -85,6 +86,31 @@ def width_for_weights(arch: Architecture, weights: float) -> float:
         else:
             high = mid
     return round(low, 3)
+
+
+def _entropy_bits(bits: np.ndarray) -> float:
+    """Ideal code length of a bitset under its own frequencies, as the archive codes masks."""
+    if bits.size == 0:
+        return 0.0
+    p = float(bits.mean())
+    if p in (0.0, 1.0):
+        return 0.0
+    return -bits.size * (p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def mask_bytes(records: list[SessionRecord]) -> list[float]:
+    """Bytes each session spends on its masks (ideal code length, split into frozen and free parts like the
+    archive), so weight bytes and mask bytes can be told apart."""
+    frozen: dict[str, np.ndarray] = {}
+    out = []
+    for record in records:
+        bits = 0.0
+        for name, layer in record.layers.items():
+            before = frozen.get(name, np.zeros(layer.mask.size, dtype=bool))
+            bits += _entropy_bits(layer.mask[before]) + _entropy_bits(layer.mask[~before])
+            frozen[name] = before | layer.mask
+        out.append(bits / 8)
+    return out
 
 
 def _decode_all(path: Path, clips: list[Clip], device: torch.device) -> list[tuple[float, float]]:
@@ -148,8 +174,9 @@ def pnr_run(
         added.append((result, time.perf_counter() - start))
     share = archive.header_bytes / len(clips)
     points = []
-    for (name, frames, _), (result, encode_s), nbytes, (quality, decode_s) in zip(
-        clips, added, archive.session_bytes, _decode_all(path, clips, device)
+    masks = mask_bytes(archive.library.records)
+    for (name, frames, _), (result, encode_s), nbytes, (quality, decode_s), mask in zip(
+        clips, added, archive.session_bytes, _decode_all(path, clips, device), masks
     ):
         meta = result.result.record.meta
         points.append(
@@ -166,6 +193,7 @@ def pnr_run(
                     "session": result.result.session,
                     "chunk_bytes": nbytes,
                     "header_share": round(share, 1),
+                    "mask_bytes": round(mask),
                     "new_weights": meta["new_weights"],
                     "reused_weights": meta["reused_weights"],
                 },
@@ -179,6 +207,7 @@ def pnr_run(
         "file_bytes": path.stat().st_size,
         "capacity_used": archive.library.capacity_report()["used"],
         "new_weights": sum(p.extra["new_weights"] for p in points),
+        "mask_bytes": round(sum(masks)),
     }
     return points, summary
 
@@ -193,7 +222,10 @@ def stl_run(
     device: torch.device,
     say: Say,
 ) -> tuple[list[RDPoint], dict[str, Any]]:
-    """One dense archive per clip, sized so that the files together take about ``target_bytes``."""
+    """One dense archive per clip, sized so that the files together take about ``target_bytes``.
+
+    ``bytes_per_weight`` is what PNR paid per new weight without its masks; a dense archive has no mask to pay.
+    """
     width = width_for_weights(chosen.architecture, target_bytes / len(clips) / bytes_per_weight)
     config = LibraryConfig(chosen.name, scaled_architecture(chosen.architecture, width), capacity=1.0)
     points = []
@@ -227,38 +259,6 @@ def stl_run(
     return points, summary
 
 
-def psnr_at_bpp(points: list[tuple[float, float]], bpp: float) -> float | None:
-    """An anchor's PSNR at ``bpp``, interpolated linearly in log-rate on its Pareto front; None outside it."""
-    front = pareto(points)
-    if len(front) < 2 or not front[0][0] <= bpp <= front[-1][0]:
-        return None
-    return float(np.interp(math.log(bpp), [math.log(r) for r, _ in front], [d for _, d in front]))
-
-
-def _curve(points: list[RDPoint], codec_prefix: str, item: str) -> list[tuple[float, float]]:
-    return [(p.bpp, p.psnr) for p in points if p.codec.startswith(codec_prefix) and p.item == item]
-
-
-def bd_rates(points: list[RDPoint], tests: list[str], anchors: list[str], items: list[str]) -> list[dict[str, Any]]:
-    """BD-rate of each test curve against each anchor, per item and averaged over items where defined."""
-    rows = []
-    for test in tests:
-        for anchor in anchors:
-            per_item = {}
-            for item in items:
-                value, note = bd_rate(_curve(points, anchor, item), _curve(points, test, item))
-                per_item[item] = {"bd_rate": value, "note": note}
-            rows.append(
-                {
-                    "test": test,
-                    "anchor": anchor,
-                    "items": per_item,
-                    "mean": mean_defined([v["bd_rate"] for v in per_item.values()]),
-                }
-            )
-    return rows
-
-
 def run_video_bench(
     clips: list[Clip],
     chosen: Preset,
@@ -288,7 +288,14 @@ def run_video_bench(
         if index in matched:
             total = sum(p.bytes for p in pnr_points)
             stl_points, stl_summary = stl_run(
-                clips, chosen, total, total / summary["new_weights"], settings, workdir, device, say
+                clips,
+                chosen,
+                total,
+                (total - summary["mask_bytes"]) / summary["new_weights"],
+                settings,
+                workdir,
+                device,
+                say,
             )
             stl_summary["matched_to"] = size.label
             points += stl_points
@@ -341,7 +348,8 @@ def video_markdown(result: dict[str, Any]) -> str:
         f"session, sizes {', '.join(s['sizes'])}, clips learned in order into one archive per size. bpp from real "
         "chunk bytes plus a share of the archive header; anchors from the sum of coded packets (no container). "
         "RGB PSNR at the source size. Anchor columns: the anchor's PSNR at the same bpp (log-rate interpolation; "
-        "n/a outside its CRF range).\n\n"
+        "n/a outside its CRF range). Anchors encode 4:2:0 with their default threading and CPU-specific assembly, so "
+        "their bytes can differ slightly from run to run; nrcodec's encode time is its training time.\n\n"
     )
     rows = []
     for p in result["points"]:

@@ -1,0 +1,129 @@
+"""Rate-distortion bench commands, ``bench video`` and ``bench image``, on the existing ``bench`` group."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import torch
+import typer
+
+from nrcodec.bench.anchors import anchor_versions, image_anchors, video_anchors
+from nrcodec.bench.image import image_curves, image_markdown, run_image_bench
+from nrcodec.bench.rd import plot_rd
+from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
+from nrcodec.cli.app import emit_json, err, user_errors
+from nrcodec.cli.bench import _device_name, bench
+from nrcodec.cli.render import versions
+from nrcodec.cli.video import DEVICE_HELP, out
+from nrcodec.errors import InputError
+from nrcodec.image import DEFAULT_CODEC, Codec
+from nrcodec.media.images import read_image
+from nrcodec.media.video import read_video
+from nrcodec.video.library import resolve_device
+from nrcodec.video.model import PRESETS, preset
+from nrcodec.video.training import TrainSettings
+
+JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here ('-' for stdout).")]
+MarkdownOut = Annotated[Path | None, typer.Option("--markdown", help="Write README-ready Markdown tables here.")]
+PlotOut = Annotated[Path | None, typer.Option("--plot", help="Write a PNG RD plot here (needs nrcodec[plots]).")]
+
+
+def _bench_versions() -> dict[str, str]:
+    import bjontegaard
+
+    return {**versions(), **anchor_versions(), "bjontegaard": bjontegaard.__version__}
+
+
+def _write(result: dict[str, Any], markdown: str, json_out: Path | None, markdown_out: Path | None) -> None:
+    """JSON to a file or stdout, Markdown to a file; the Markdown goes to the terminal unless JSON does."""
+    if markdown_out:
+        markdown_out.parent.mkdir(parents=True, exist_ok=True)
+        markdown_out.write_text(markdown)
+    if json_out and str(json_out) == "-":
+        emit_json(result)
+        return
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    out.print(markdown)
+
+
+@bench.command("video")
+def video(
+    clips: Annotated[list[Path], typer.Argument(help="Clips to learn in order, one session each.")],
+    preset_name: Annotated[str, typer.Option("--preset", help=f"Preset: {', '.join(PRESETS)}.")] = "small",
+    sizes: Annotated[
+        str, typer.Option(help="nrcodec operating points: capacities, or CAPACITY:WIDTH (width scales channels).")
+    ] = DEFAULT_SIZES,
+    epochs: Annotated[int, typer.Option(help="Epochs per session.", min=1)] = BENCH_EPOCHS,
+    max_frames: Annotated[int, typer.Option(help="Frames per clip.", min=1)] = 32,
+    stl: Annotated[
+        str, typer.Option(help="STL baseline: 'one' (matched to the middle size), 'all' sizes, or 'none'.")
+    ] = "one",
+    crf_step: Annotated[int, typer.Option(help="Use every n-th anchor CRF (1 = all six).", min=1)] = 1,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    workdir: Annotated[Path, typer.Option(help="Where the archives are written.")] = Path("out/bench/archives"),
+    json_out: JsonOut = None,
+    markdown_out: MarkdownOut = None,
+    plot_out: PlotOut = None,
+) -> None:
+    """Rate-distortion of nrcodec (PNR at several sizes, STL at equal bytes) against x264, x265 and AV1."""
+    with user_errors():
+        dev = resolve_device(device)
+        chosen = preset(preset_name)
+        loaded = []
+        for path in clips:
+            clip = read_video(path, max_frames)
+            loaded.append((clip.name, clip.frames, clip.fps))
+        if len({name for name, _, _ in loaded}) != len(loaded):
+            raise InputError("clips need distinct base names; rename one")
+        settings = TrainSettings(epochs, chosen.batch_size, chosen.lr)
+        result = {
+            "device": str(dev),
+            "device_name": _device_name(dev),
+            "versions": _bench_versions(),
+            **run_video_bench(
+                loaded,
+                chosen,
+                parse_sizes(sizes),
+                settings,
+                video_anchors(crf_step),
+                workdir,
+                dev,
+                stl,
+                lambda text: err.print(text),
+            ),
+        }
+        if plot_out:
+            plot_rd(video_curves(result), plot_out, f"nrcodec {chosen.name}, {epochs} epochs vs classic codecs")
+        _write(result, video_markdown(result), json_out, markdown_out)
+
+
+@bench.command("image")
+def image(
+    images: Annotated[list[Path], typer.Argument(help="Images to code (PNG, JPEG, ...).")],
+    codec_files: Annotated[
+        list[Path] | None,
+        typer.Option("--codec", help="Codec file (.nic); repeat for files trained at other rates [default: built-in]."),
+    ] = None,
+    json_out: JsonOut = None,
+    markdown_out: MarkdownOut = None,
+    plot_out: PlotOut = None,
+) -> None:
+    """Rate-distortion of every codec version against JPEG, WebP, JPEG 2000 and AVIF (Pillow); CPU."""
+    with user_errors():
+        codecs = [(p.name, Codec.load(p)) for p in codec_files or [DEFAULT_CODEC]]
+        loaded = [(p.stem, read_image(p)) for p in images]
+        if len({name for name, _ in loaded}) != len(loaded):
+            raise InputError("images need distinct base names; rename one")
+        result = {
+            "device": "cpu",
+            "device_name": _device_name(torch.device("cpu")),
+            "versions": _bench_versions(),
+            **run_image_bench(loaded, codecs, image_anchors(), lambda text: err.print(text)),
+        }
+        if plot_out:
+            plot_rd(image_curves(result), plot_out, "nrcodec image codec vs Pillow codecs")
+        _write(result, image_markdown(result), json_out, markdown_out)

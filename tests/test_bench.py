@@ -1,0 +1,129 @@
+"""The rate-distortion bench: anchors, BD-rate and the bench CLI on tiny settings (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import nrcodec.cli.bench_rd  # noqa: F401  (registers bench video / bench image until nrcodec.cli imports it)
+from nrcodec.bench.anchors import encode_image, encode_video, image_anchors, video_anchors
+from nrcodec.bench.rd import bd_rate, pareto
+from nrcodec.bench.video import parse_sizes, psnr_at_bpp, scaled_architecture, width_for_weights
+from nrcodec.cli import app
+from nrcodec.errors import InputError
+from nrcodec.video.model import preset
+
+runner = CliRunner()
+
+
+def test_every_anchor_spends_fewer_bytes_and_loses_quality_as_crf_rises(clips: dict[str, np.ndarray]) -> None:
+    frames = clips["closeup"][:6]
+    anchors = video_anchors()
+    assert [a.name for a in anchors][:2] == ["x264-medium", "x264-veryslow"]
+    for anchor in anchors:
+        low, high = anchor.crfs[1], anchor.crfs[-2]
+        fine, coarse = (encode_video(frames, 25.0, anchor, crf, "closeup") for crf in (low, high))
+        assert fine.bytes > coarse.bytes > 0, anchor.name
+        assert fine.psnr > coarse.psnr > 15, anchor.name
+        assert fine.bpp == pytest.approx(fine.bytes * 8 / (144 * 192 * 6))
+
+
+def test_video_anchor_handles_odd_sizes(clips: dict[str, np.ndarray]) -> None:
+    frames = clips["bunny"][:4, :45, :81]
+    point = encode_video(frames, 25.0, video_anchors()[0], 24, "odd")
+    assert point.bpp == pytest.approx(point.bytes * 8 / (45 * 81 * 4))
+    assert point.psnr > 25
+
+
+def test_image_anchors_spend_more_bytes_for_more_quality(clips: dict[str, np.ndarray]) -> None:
+    rgb = clips["meadow"][0]
+    for anchor in image_anchors():
+        points = [encode_image(rgb, anchor, s, "meadow") for s in (anchor.settings[0], anchor.settings[-1])]
+        assert points[0].bytes < points[1].bytes, anchor.name
+        assert points[0].psnr < points[1].psnr, anchor.name
+
+
+def test_bd_rate_of_a_curve_against_itself_is_zero_and_half_the_rate_is_minus_half() -> None:
+    curve = [(0.05, 26.0), (0.1, 29.5), (0.2, 32.4), (0.4, 35.1)]
+    assert bd_rate(curve, curve)[0] == pytest.approx(0, abs=1e-9)
+    halved = [(r / 2, d) for r, d in curve]
+    assert bd_rate(curve, halved)[0] == pytest.approx(-50, abs=1e-6)
+
+
+def test_bd_rate_is_undefined_without_overlap_and_ignores_dominated_points() -> None:
+    anchor = [(0.05, 26.0), (0.1, 29.5), (0.2, 32.4)]
+    value, note = bd_rate(anchor, [(1.0, 12.0), (2.0, 13.0)])
+    assert value is None and "no PSNR overlap" in note
+    assert pareto([(0.2, 30.0), (0.1, 31.0), (0.3, 33.0)]) == [(0.1, 31.0), (0.3, 33.0)]
+    assert psnr_at_bpp(anchor, 0.1) == pytest.approx(29.5)
+    assert psnr_at_bpp(anchor, 1.0) is None
+
+
+def test_sizes_parse_and_stl_width_matches_a_weight_budget() -> None:
+    sizes = parse_sizes("0.1, 0.3:0.5")
+    assert [(s.capacity, s.width) for s in sizes] == [(0.1, 1.0), (0.3, 0.5)]
+    for bad in ("", "0", "1.5", "0.2:99", "x"):
+        with pytest.raises(InputError):
+            parse_sizes(bad)
+    arch = preset("small").architecture
+    target = arch.weight_count() / 4
+    width = width_for_weights(arch, target)
+    assert 0.4 < width < 0.6
+    assert scaled_architecture(arch, width).weight_count() == pytest.approx(target, rel=0.1)
+
+
+def test_bench_video_writes_json_and_markdown_with_device_and_versions(tmp_path: Path, samples: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "bench", "video", str(samples / "meadow.mp4"), str(samples / "closeup.mp4"),
+            "--preset", "tiny", "--epochs", "1", "--max-frames", "4", "--sizes", "0.3", "--crf-step", "3",
+            "--device", "cpu", "--workdir", str(tmp_path / "work"),
+            "--json", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["device"] == "cpu" and {"nrcodec", "torch", "av", "ffmpeg", "bjontegaard"} <= set(data["versions"])
+    points = data["points"]
+    ours = [p for p in points if p["codec"].startswith("nrcodec")]
+    stl = [p for p in points if p["codec"].startswith("STL")]
+    assert len(ours) == 2 and len(stl) == 2
+    for p in points:
+        w, h = (240, 180) if p["item"] == "meadow" else (144, 192)
+        assert p["bpp"] == pytest.approx(p["bytes"] * 8 / (w * h * 4))
+    assert sum(p["bytes"] for p in ours) == (tmp_path / "work" / "pnr-0.3-1.nrc").stat().st_size
+    assert sum(p["bytes"] for p in stl) == sum(f.stat().st_size for f in (tmp_path / "work").glob("stl-*.nrc"))
+    assert {r["anchor"] for r in data["bd_rate"]} == {a.name for a in video_anchors()}
+    assert all(r["mean"] is None for r in data["bd_rate"])  # one nrcodec point is no curve
+    markdown = (tmp_path / "r.md").read_text()
+    assert markdown.startswith("Device:") and "torch" in markdown and "| meadow | nrcodec c=0.3 |" in markdown
+
+
+def test_bench_video_bad_sizes_is_one_clean_error(samples: Path) -> None:
+    result = runner.invoke(app, ["bench", "video", str(samples / "meadow.mp4"), "--sizes", "2"])
+    assert result.exit_code == 1
+    assert "--sizes" in result.output and "Traceback" not in result.output
+
+
+def test_bench_image_writes_json_and_markdown_with_device_and_versions(tmp_path: Path, samples: Path) -> None:
+    images = [samples / "images" / "chelsea.png", samples / "images" / "coffee.png"]
+    result = runner.invoke(
+        app,
+        ["bench", "image", *map(str, images), "--json", str(tmp_path / "i.json"), "--markdown", str(tmp_path / "i.md")],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "i.json").read_text())
+    assert data["device"] == "cpu" and {"nrcodec", "torch", "pillow"} <= set(data["versions"])
+    sizes = {"chelsea": 112 * 112, "coffee": 96 * 128}
+    ours = [p for p in data["points"] if p["codec"].startswith("nrcodec")]
+    assert len(ours) == 2 * data["codec_files"][0]["versions"]
+    assert {p["codec"] for p in data["points"]} >= {a.name for a in image_anchors()}
+    for p in data["points"]:
+        assert p["bpp"] == pytest.approx(p["bytes"] * 8 / sizes[p["item"]])
+    assert all(p["psnr"] > 15 for p in ours)
+    assert (tmp_path / "i.md").read_text().startswith("Device:")
