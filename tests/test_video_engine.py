@@ -102,8 +102,9 @@ def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np
     class Leaky(PNR):
         name = "leaky"
 
-        def after_backward(self, ctx) -> None:  # lets gradients reach frozen weights
-            return None
+        def after_epoch(self, ctx, epoch: int) -> None:  # nudges every weight, frozen ones included
+            for layer in ctx.model.masked_layers().values():
+                layer.weight.data.add_(1e-3)
 
     STRATEGIES["leaky"] = Leaky
     try:

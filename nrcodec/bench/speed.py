@@ -11,13 +11,16 @@ import statistics
 import time
 from typing import Any
 
+import numpy as np
 import torch
 
-from nrcodec.video.library import DECODE_BATCH
+from nrcodec.format import entropy, nrc
+from nrcodec.format.entropy import FrequencyTable
+from nrcodec.video.library import DECODE_BATCH, Library, LibraryConfig
 from nrcodec.video.model import Supernet, preset
 from nrcodec.video.strategies.base import SessionContext
 from nrcodec.video.strategies.pnr import PNR
-from nrcodec.video.training import reconstruction_loss
+from nrcodec.video.training import TrainSettings, reconstruction_loss
 
 
 def _sync(device: torch.device) -> None:
@@ -83,3 +86,32 @@ def decode_fps(preset_name: str, device: torch.device, frames: int = 32) -> floa
             model(1, torch.arange(i, min(i + DECODE_BATCH, frames)), frames)
         _sync(device)
     return frames / (time.perf_counter() - start)
+
+
+def entropy_throughput(symbols: int = 1_000_000) -> dict[str, float]:
+    """Symbols per second of the ANS coder on int8 weights shaped like a session's (Laplacian)."""
+    rng = np.random.default_rng(0)
+    values = np.clip(np.rint(rng.laplace(0, 20, symbols)), -127, 127).astype(np.int64)
+    table = FrequencyTable.fit(values)
+    start = time.perf_counter()
+    coded = entropy.encode(values, table)
+    encode_s = time.perf_counter() - start
+    start = time.perf_counter()
+    entropy.decode(coded, table, symbols, "bench")
+    decode_s = time.perf_counter() - start
+    return {
+        "encode_symbols_per_s": symbols / encode_s,
+        "decode_symbols_per_s": symbols / decode_s,
+        "coded_vs_bound": len(coded) * 8 / table.bits(values),
+    }
+
+
+def archive_vs_bound(preset_name: str, frames: np.ndarray, epochs: int = 2) -> dict[str, float]:
+    """Bytes of one real session chunk against the ideal code length of its masks and weights."""
+    chosen = preset(preset_name)
+    library = Library(LibraryConfig(chosen.name, chosen.architecture))
+    frozen = library.frozen()
+    result = library.add_session(frames, "bench", 25.0, TrainSettings(epochs, chosen.batch_size, chosen.lr))
+    size = nrc.CodedSize()
+    chunk = nrc.encode_session(result.record, frozen, size)
+    return {"chunk_bytes": len(chunk), "bound_bytes": size.bits / 8, "ratio": len(chunk) * 8 / size.bits}

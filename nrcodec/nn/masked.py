@@ -39,18 +39,20 @@ def top_k_threshold(magnitude: torch.Tensor, k: int, hint: float | None) -> torc
 
 
 class _MaskedWeight(torch.autograd.Function):
-    """θ ⊙ m with m = [|ρ| >= threshold]; the gradient reaches ρ straight through the mask."""
+    """θ ⊙ m. The gradient reaches ρ straight through the mask, and θ only where it is trainable
+    (selected and not frozen), so frozen weights get an exactly zero gradient in one pass."""
 
     @staticmethod
-    def forward(ctx: Any, weight: torch.Tensor, score: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-        mask = score.abs() >= threshold
-        ctx.save_for_backward(weight, mask)
+    def forward(
+        ctx: Any, weight: torch.Tensor, score: torch.Tensor, mask: torch.Tensor, trainable: torch.Tensor
+    ) -> torch.Tensor:
+        ctx.save_for_backward(weight, trainable)
         return weight * mask
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
-        weight, mask = ctx.saved_tensors
-        return grad * mask, grad * weight, None
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None]:
+        weight, trainable = ctx.saved_tensors
+        return grad * trainable, grad * weight, None, None
 
 
 def top_k_count(numel: int, capacity: float) -> int:
@@ -83,12 +85,13 @@ class MaskedLayer(nn.Module):
         nn.init.kaiming_uniform_(self.score, a=math.sqrt(5))
         self._hint = None
 
-    def threshold(self) -> torch.Tensor:
-        """This step's top-c% threshold on |ρ| (remembered as the next step's hint)."""
+    def score_mask(self) -> torch.Tensor:
+        """This step's top-c% of |ρ|; the threshold is remembered as the next step's hint."""
         with torch.no_grad():
-            value = top_k_threshold(self.score.abs(), top_k_count(self.weight.numel(), self.capacity), self._hint)
-        self._hint = float(value)
-        return value
+            magnitude = self.score.abs()
+            value = top_k_threshold(magnitude, top_k_count(self.weight.numel(), self.capacity), self._hint)
+            self._hint = float(value)
+            return magnitude >= value
 
     def selected(self) -> torch.Tensor:
         """The boolean mask in force now: the fixed one, else the top-c% of the scores."""
@@ -96,7 +99,7 @@ class MaskedLayer(nn.Module):
             return self._fixed_mask
         if not self.use_scores:
             return torch.ones_like(self.weight, dtype=torch.bool)
-        return self.score.detach().abs() >= self.threshold()
+        return self.score_mask()
 
     def fix_mask(self, mask: torch.Tensor | None) -> None:
         """Install a fixed mask (decoding, or training with a given subnetwork); None clears it."""
@@ -112,7 +115,8 @@ class MaskedLayer(nn.Module):
             return self.weight * self._fixed_mask
         if not self.use_scores:
             return self.weight
-        return _MaskedWeight.apply(self.weight, self.score, self.threshold())
+        mask = self.score_mask()
+        return _MaskedWeight.apply(self.weight, self.score, mask, mask & ~self.frozen)
 
     def invalidate(self) -> None:
         """Drop the cached effective weight after the weights changed."""

@@ -165,7 +165,8 @@ class Library:
         seconds = run_session(ctx, self.strategy, to_training(frames, placement), placement, settings, progress)
         masks = {n: m.cpu().numpy().reshape(-1) for n, m in self.strategy.final_masks(ctx).items()}
         for n, layer in self.layers.items():
-            unchanged = torch.equal(layer.weight[layer.frozen], snapshot[n][layer.frozen])
+            was_frozen = torch.from_numpy(frozen_before[n]).view_as(layer.frozen).to(self.device)
+            unchanged = torch.equal(layer.weight[was_frozen], snapshot[n][was_frozen])
             if self.strategy.forget_free and not unchanged:
                 raise FrozenWeightError(f"session {session} changed frozen weights of {n}; refusing to write")
         record = self._freeze(session, masks, frozen_before)

@@ -8,8 +8,9 @@ from nrcodec.video.strategies.base import SessionContext, Strategy
 class PNR(Strategy):
     """Train only free weights inside the session's mask; frozen weights get no gradient.
 
-    With a fresh Adam per session a zero gradient gives an exactly zero update, so frozen
-    weights keep their bits; the loop checks this at the end of every session anyway.
+    The masked layers zero the gradient of frozen weights in their backward pass, and with a
+    fresh Adam per session a zero gradient gives an exactly zero update, so frozen weights keep
+    their bits; the library checks this at the end of every session anyway.
     """
 
     name = "pnr"
@@ -25,11 +26,6 @@ class PNR(Strategy):
             layer.capacity = ctx.capacity
             if self.reinit and ctx.session > 1:
                 layer.reset_scores()
-
-    def after_backward(self, ctx: SessionContext) -> None:
-        for layer in ctx.model.masked_layers().values():
-            if layer.weight.grad is not None:
-                layer.weight.grad.masked_fill_(layer.frozen, 0.0)
 
     def options(self) -> dict[str, object]:
         return {"reinit": self.reinit}
