@@ -28,9 +28,9 @@ from nrcodec.image.versions import finalize, new_base
 from nrcodec.media.images import read_images
 
 LAMBDAS = (0.0025, 0.005, 0.01, 0.02)
-SOURCE = TrainSettings(lmbda=0.01, steps=300, crop=64, batch=4, lr=5e-4)
-RETUNE_STEPS = 80
-ADAPT = dict(steps=40, crop=64, batch=4, lr=2e-4)
+SOURCE = TrainSettings(lmbda=0.01, steps=2000, crop=64, batch=4, lr=5e-4)
+RETUNE_STEPS = 400
+ADAPT = dict(steps=200, crop=64, batch=4, lr=2e-4)
 MODES = ("cawf", "selective", "naive")
 
 
