@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from rich.table import Table
 from nrcodec.bench.sequence import run_sequence
 from nrcodec.bench.speed import archive_vs_bound, decode_fps, entropy_throughput, step_ratio
 from nrcodec.cli.app import app, err, user_errors
-from nrcodec.cli.render import versions
+from nrcodec.cli.render import device_name, versions
 from nrcodec.cli.video import DEVICE_HELP, out
 from nrcodec.media.video import read_video
 from nrcodec.video.library import LibraryConfig, resolve_device
@@ -23,12 +22,6 @@ from nrcodec.video.training import TrainSettings
 
 bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
 
 
 @bench.command("speed")
@@ -55,7 +48,7 @@ def speed(
         archive = archive_vs_bound("tiny", read_video(clip, 8).frames)
         result = {
             "device": str(dev),
-            "device_name": _device_name(dev),
+            "device_name": device_name(dev),
             "versions": versions(),
             "presets": rows,
             "entropy_coding": coding,
@@ -129,7 +122,7 @@ def strategies(
             )
         result = {
             "device": "cpu",
-            "device_name": _device_name(torch.device("cpu")),
+            "device_name": device_name(torch.device("cpu")),
             "versions": versions(),
             "preset": chosen.name,
             "epochs": settings.epochs,

@@ -14,8 +14,8 @@ from nrcodec.bench.image import image_curves, image_markdown, run_image_bench
 from nrcodec.bench.rd import plot_rd
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
 from nrcodec.cli.app import emit_json, err, user_errors
-from nrcodec.cli.bench import _device_name, bench
-from nrcodec.cli.render import versions
+from nrcodec.cli.bench import bench
+from nrcodec.cli.render import device_name, versions
 from nrcodec.cli.video import DEVICE_HELP, out
 from nrcodec.errors import InputError
 from nrcodec.image import DEFAULT_CODEC, Codec
@@ -82,7 +82,7 @@ def video(
         settings = TrainSettings(epochs, chosen.batch_size, chosen.lr)
         result = {
             "device": str(dev),
-            "device_name": _device_name(dev),
+            "device_name": device_name(dev),
             "versions": _bench_versions(),
             **run_video_bench(
                 loaded,
@@ -120,7 +120,7 @@ def image(
             raise InputError("images need distinct base names; rename one")
         result = {
             "device": "cpu",
-            "device_name": _device_name(torch.device("cpu")),
+            "device_name": device_name(torch.device("cpu")),
             "versions": _bench_versions(),
             **run_image_bench(loaded, codecs, image_anchors(), lambda text: err.print(text)),
         }

@@ -39,6 +39,13 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
         yield bar
 
 
+def device_name(device: torch.device) -> str:
+    """The accelerator's name, or the CPU and its thread count, for benchmark reports."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+
+
 def versions() -> dict[str, str]:
     """Versions that change results, printed with every measurement."""
     return {"nrcodec": __version__, "torch": torch.__version__, "python": platform.python_version()}

@@ -84,9 +84,9 @@ def _decode_bits(data: bytes, counts: Any, size: int, where: str) -> np.ndarray:
     return entropy.decode(data, FrequencyTable(0, tuple(counts)), size, where).astype(bool)
 
 
-def _code_values(q: np.ndarray) -> tuple[bytes, bytes]:
+def _code_values(q: np.ndarray) -> tuple[FrequencyTable, bytes]:
     table = FrequencyTable.fit(q)
-    return table.to_bytes(), entropy.encode(q.astype(np.int64), table)
+    return table, entropy.encode(q.astype(np.int64), table)
 
 
 def _decode_values(table_bytes: bytes, data: bytes, count: int, where: str) -> np.ndarray:
@@ -132,19 +132,19 @@ def encode_session(record: SessionRecord, frozen_before: dict[str, np.ndarray], 
         counts_frozen, coded_frozen = _code_bits(layer.mask[frozen])
         counts_free, coded_free = _code_bits(layer.mask[~frozen])
         table, coded = _code_values(layer.new.q)
-        parts = [table, coded_frozen, coded_free, coded, layer.new.scales.astype("<f4").tobytes()]
+        parts = [table.to_bytes(), coded_frozen, coded_free, coded, layer.new.scales.astype("<f4").tobytes()]
         models[n] = {"frozen": counts_frozen, "free": counts_free, "parts": [len(p) for p in parts]}
         blobs[n] = b"".join(parts)
         for counts, bits in ((counts_frozen, layer.mask[frozen]), (counts_free, layer.mask[~frozen])):
             if 0 not in counts:
                 size.bits += FrequencyTable(0, tuple(counts)).bits(bits.astype(np.int64))
-        size.bits += FrequencyTable.from_bytes(table, n)[0].bits(layer.new.q)
+        size.bits += table.bits(layer.new.q)
     dense_q = np.concatenate([t.q for t in record.dense.values()]) if record.dense else np.zeros(0, np.int8)
     table, coded = _code_values(dense_q)
     scales = np.concatenate([t.scales for t in record.dense.values()]) if record.dense else np.zeros(0)
-    dense_parts = [table, coded, scales.astype("<f4").tobytes()]
+    dense_parts = [table.to_bytes(), coded, scales.astype("<f4").tobytes()]
     blobs["dense"] = b"".join(dense_parts)
-    size.bits += FrequencyTable.from_bytes(table, "dense")[0].bits(dense_q)
+    size.bits += table.bits(dense_q)
     dense = {
         "names": list(record.dense),
         "sizes": [int(t.q.size) for t in record.dense.values()],

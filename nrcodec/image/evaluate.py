@@ -9,13 +9,13 @@ import math
 import numpy as np
 from PIL import Image
 
+from nrcodec import metrics
 from nrcodec.image.codec import Codec, encode_image
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """RGB PSNR in dB of two uint8 images of the same shape."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+    """RGB PSNR in dB of two uint8 images of the same shape (nrcodec.metrics, one frame)."""
+    return metrics.psnr(a[None], b[None])
 
 
 def measure(codec: Codec, vid: int, images: list[np.ndarray]) -> dict[str, float]:
