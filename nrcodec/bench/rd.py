@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nrcodec.errors import InputError
+from nrcodec.plots import pyplot, save
 
 if TYPE_CHECKING:
     from nrcodec.bench.anchors import RDPoint
@@ -90,13 +91,7 @@ def plot_rd(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path,
 
     ``curves`` maps item -> codec -> [(bpp, psnr)]. matplotlib comes from the ``plots`` extra.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise InputError("--plot needs matplotlib: pip install 'nrcodec[plots]'") from None
+    plt = pyplot()
     items = list(curves)
     fig, axes = plt.subplots(1, len(items), figsize=(5 * len(items), 4), squeeze=False)
     for ax, item in zip(axes[0], items):
@@ -112,9 +107,7 @@ def plot_rd(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path,
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def psnr_at_bpp(points: list[tuple[float, float]], bpp: float) -> float | None:

@@ -15,10 +15,12 @@ from nrcodec.cli.app import app, emit_json, err, user_errors
 from nrcodec.cli.render import human_bytes, progress_bar
 from nrcodec.errors import InputError
 from nrcodec.media.video import read_video, write_video
+from nrcodec.plots import plot_matrix
 from nrcodec.video.archive import Archive
 from nrcodec.video.evaluate import evaluate
 from nrcodec.video.library import LibraryConfig, resolve_device
-from nrcodec.video.model import PRESETS, preset
+from nrcodec.video.model import EMBEDDINGS, PRESETS, preset, with_embedding
+from nrcodec.video.strategies import STRATEGIES
 from nrcodec.video.training import EpochReport, TrainSettings
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
@@ -47,9 +49,17 @@ def add_video(
         float | None, typer.Option(help="Fraction of each layer a session selects (new archive) [default: 0.3].")
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs [default: the preset's].", min=1)] = None,
-    no_reinit: Annotated[
-        bool, typer.Option("--no-reinit", help="Keep scores between sessions instead of re-drawing them (new archive).")
-    ] = False,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Continual-learning strategy of a new archive: {', '.join(STRATEGIES)} [default: pnr]. "
+            "Later sessions use the archive's.",
+        ),
+    ] = None,
+    embedding: Annotated[
+        str | None,
+        typer.Option(help=f"Index embedding of a new archive: {', '.join(EMBEDDINGS)} [default: sinusoidal]."),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Session name [default: the file's base name].")] = None,
     max_frames: Annotated[int | None, typer.Option(help="Use only the first N frames.", min=1)] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
@@ -66,17 +76,17 @@ def add_video(
             lib = Archive.open(archive, dev)
             _check_fixed(lib, "--preset", preset_name, lib.config.preset)
             _check_fixed(lib, "--capacity", capacity, lib.config.capacity)
-            if no_reinit and lib.config.strategy_options.get("reinit", True):
-                raise InputError(f"{archive} re-draws scores every session; --no-reinit applies to new archives only")
+            _check_fixed(lib, "--strategy", strategy, lib.config.strategy)
+            _check_fixed(lib, "--embedding", embedding, lib.config.architecture.embedding)
         else:
             chosen = preset(preset_name or "small")
             lib = Archive.create(
                 archive,
                 LibraryConfig(
                     chosen.name,
-                    chosen.architecture,
+                    with_embedding(chosen.architecture, embedding or "sinusoidal"),
                     capacity=0.3 if capacity is None else capacity,
-                    strategy_options={"reinit": not no_reinit},
+                    strategy=strategy or "pnr",
                     seed=seed,
                 ),
                 dev,
@@ -218,7 +228,18 @@ def info(
             layers.add_row(n, f"{layer['weights']:,}", f"{layer['frozen']:,}", f"{layer['used']:.1%}")
         layers.add_row("total", f"{desc['weights']:,}", "", f"{desc['capacity_used']:.1%}")
         out.print(layers)
+        if not desc["forget_free"]:
+            out.print(
+                f"{desc['strategy']} shares every weight between sessions: each session may rewrite them, and "
+                "every session decodes with the latest weights (run eval to see the forgetting)"
+            )
+            return
         out.print(f"capacity left: {desc['capacity_left']:.1%} of the supernet's weights are free")
+        if "reserved_neurons" in desc:
+            reserved = ", ".join(f"{n} {v['reserved']}/{v['neurons']}" for n, v in desc["reserved_neurons"].items())
+            out.print(
+                f"neurons reserved: {reserved}; space left for new connections: {desc['space_left']:.1%} of units"
+            )
 
 
 def _parse_sources(items: list[str]) -> dict[int, str]:
@@ -235,6 +256,13 @@ def _parse_sources(items: list[str]) -> dict[int, str]:
 def eval_command(
     archive: Annotated[Path, typer.Argument(help="Archive (.nrc).")],
     source: Annotated[list[str], typer.Option("--source", help="N=PATH: the video session N was added from.")],
+    matrix: Annotated[
+        bool, typer.Option("--matrix", help="Also the transfer matrix: session i's subnetwork decoding video j.")
+    ] = False,
+    heatmap: Annotated[
+        Path | None,
+        typer.Option(help="PNG heatmap of the transfer matrix (needs the plots extra) [default: ARCHIVE.matrix.png]."),
+    ] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
@@ -246,7 +274,16 @@ def eval_command(
         for n, path in paths.items():
             count = lib.library.records[n - 1].frames if 1 <= n <= len(lib.library.records) else None
             frames[n] = read_video(path, count).frames
-        report = evaluate(lib, frames)
+        report = evaluate(lib, frames, matrix or heatmap is not None)
+        if "matrix" in report:
+            png = heatmap or archive.with_suffix(".matrix.png")
+            try:
+                plot_matrix(report["matrix"], png, f"{archive.name}: transfer matrix (PSNR, dB)")
+                report["heatmap"] = str(png)
+            except InputError:
+                if heatmap is not None:
+                    raise
+                err.print("note: install the plots extra (pip install 'nrcodec[plots]') for the PNG heatmap")
         if as_json:
             emit_json(report)
             return
@@ -265,6 +302,14 @@ def eval_command(
             f"average PSNR {report['avg_psnr']:.2f} dB, BWT {report['bwt_psnr']:+.2f} dB; "
             f"average MS-SSIM {_fmt(report['avg_ms_ssim'])}, BWT {_fmt(report['bwt_ms_ssim'])}"
         )
+        if "matrix" in report:
+            grid = report["matrix"]
+            table = Table("subnetwork \\ video", *(str(j) for j in grid["videos"]))
+            for i, row in zip(grid["subnetworks"], grid["psnr"]):
+                table.add_row(str(i), *(f"{v:.2f}" for v in row))
+            out.print(table)
+            if "heatmap" in report:
+                out.print(f"heatmap: {report['heatmap']}")
 
 
 def _fmt(value: float | None) -> str:

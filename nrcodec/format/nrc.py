@@ -4,11 +4,13 @@ A session chunk is a record whose JSON holds the session metadata and per-layer 
 and whose blobs hold, per masked layer, the mask coded in two contexts (positions already
 frozen, positions still free: the decoder knows which is which from the earlier sessions), the
 session's new 8-bit weights coded under a stored histogram, and the dequantization scales;
-then the dense per-session tensors (head, biases) coded the same way.
+then the dense per-session tensors (head, biases) coded the same way. A session of a strategy that
+is not forget-free adds one more part per layer: the bitset of the weights it rewrote.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -129,15 +131,18 @@ def encode_session(record: SessionRecord, frozen_before: dict[str, np.ndarray], 
     blobs: dict[str, bytes] = {}
     for n, layer in record.layers.items():
         frozen = frozen_before[n]
-        counts_frozen, coded_frozen = _code_bits(layer.mask[frozen])
-        counts_free, coded_free = _code_bits(layer.mask[~frozen])
+        bitsets = {"frozen": layer.mask[frozen], "free": layer.mask[~frozen]}
+        if layer.written is not None:
+            bitsets["written"] = layer.written
+        coded_bits = {key: _code_bits(bits) for key, bits in bitsets.items()}
         table, coded = _code_values(layer.new.q)
-        parts = [table.to_bytes(), coded_frozen, coded_free, coded, layer.new.scales.astype("<f4").tobytes()]
-        models[n] = {"frozen": counts_frozen, "free": counts_free, "parts": [len(p) for p in parts]}
+        scales = layer.new.scales.astype("<f4").tobytes()
+        parts = [table.to_bytes(), *(c for _, c in coded_bits.values()), coded, scales]
+        models[n] = {key: counts for key, (counts, _) in coded_bits.items()} | {"parts": [len(p) for p in parts]}
         blobs[n] = b"".join(parts)
-        for counts, bits in ((counts_frozen, layer.mask[frozen]), (counts_free, layer.mask[~frozen])):
+        for key, (counts, _) in coded_bits.items():
             if 0 not in counts:
-                size.bits += FrequencyTable(0, tuple(counts)).bits(bits.astype(np.int64))
+                size.bits += FrequencyTable(0, tuple(counts)).bits(bitsets[key].astype(np.int64))
         size.bits += table.bits(layer.new.q)
     dense_q = np.concatenate([t.q for t in record.dense.values()]) if record.dense else np.zeros(0, np.int8)
     table, coded = _code_values(dense_q)
@@ -157,11 +162,12 @@ def encode_session(record: SessionRecord, frozen_before: dict[str, np.ndarray], 
 def decode_session(
     payload: bytes,
     layer_sizes: dict[str, int],
-    dense_sizes: dict[str, int],
+    session_sizes: Callable[[int], dict[str, int]],
     frozen_before: dict[str, np.ndarray],
     session: int,
 ) -> SessionRecord:
-    """Decode a session chunk; ``frozen_before`` is the frozen set after the earlier sessions."""
+    """Decode a session chunk; ``frozen_before`` is the frozen set after the earlier sessions and
+    ``session_sizes`` gives the dense tensors' sizes for the session's frame count."""
     where = f"session {session} chunk"
     head, blobs = unpack_record(payload, where)
     meta = need(head, "meta", dict, where)
@@ -180,13 +186,18 @@ def decode_session(
         model = models[n]
         if not isinstance(model, dict):
             raise FormatError(f"{at}: model is malformed")
-        table, coded_frozen, coded_free, coded, scales = _split(blob(blobs, n, where), model.get("parts"), 5, at)
+        rewrites = "written" in model
+        parts = _split(blob(blobs, n, where), model.get("parts"), 6 if rewrites else 5, at)
+        table, coded_frozen, coded_free, coded, scales = parts[:3] + parts[-2:]
         frozen = frozen_before[n]
         mask = np.zeros(numel, dtype=bool)
         mask[frozen] = _decode_bits(coded_frozen, model.get("frozen"), int(frozen.sum()), at)
         mask[~frozen] = _decode_bits(coded_free, model.get("free"), int((~frozen).sum()), at)
-        q = _decode_values(table, coded, int((mask & ~frozen).sum()), at)
-        layers[n] = LayerRecord(mask, Quantized(q, _scales(scales, at)))
+        written = _decode_bits(parts[3], model.get("written"), numel, at) if rewrites else None
+        count = int((mask & ~frozen).sum()) if written is None else int(written.sum())
+        q = _decode_values(table, coded, count, at)
+        layers[n] = LayerRecord(mask, Quantized(q, _scales(scales, at)), written)
+    dense_sizes = session_sizes(frames)
     dense_meta = need(head, "dense", dict, where)
     if dense_meta.get("names") != list(dense_sizes) or dense_meta.get("sizes") != list(dense_sizes.values()):
         raise FormatError(f"{where}: dense tensors do not match the architecture")

@@ -16,13 +16,19 @@ from nrcodec.format.quant import Quantized
 
 @dataclass
 class LayerRecord:
-    """One masked layer in one session: the flat mask and the values of its new weights."""
+    """One masked layer in one session: the flat mask and the values of the weights it wrote.
+
+    A forget-free session writes exactly its new weights, the mask minus what was frozen before, so
+    ``written`` is None and derived. A session of a strategy that is not forget-free may rewrite any
+    weight; it names the positions it changed in ``written``.
+    """
 
     mask: np.ndarray
     new: Quantized
+    written: np.ndarray | None = None
 
     def new_positions(self, frozen_before: np.ndarray) -> np.ndarray:
-        return self.mask & ~frozen_before
+        return self.mask & ~frozen_before if self.written is None else self.written
 
 
 @dataclass

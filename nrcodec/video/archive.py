@@ -68,13 +68,12 @@ class Archive:
         library = Library(config, device)
         frozen = library.frozen()
         sizes = {n: f.size for n, f in frozen.items()}
-        dense_sizes = {n: t.numel() for n, t in library.model.session_tensors().items()}
         for i, payload in enumerate(parsed.sessions, start=1):
-            record = nrc.decode_session(payload, sizes, dense_sizes, frozen, i)
+            record = nrc.decode_session(payload, sizes, library.model.session_sizes, frozen, i)
             if record.meta.get("session") != i:
                 raise FormatError(f"session {i} chunk is out of order (it says session {record.meta.get('session')})")
             library.apply(record)
-            frozen = {n: frozen[n] | record.layers[n].mask for n in frozen}
+            frozen = library.frozen()
         return cls(path, library, data, parsed.header_bytes, parsed.session_bytes)
 
     def add(
@@ -123,6 +122,7 @@ class Archive:
             "weights": capacity["weights"],
             "layers": capacity["layers"],
             "sessions": self.sessions(),
+            **self.library.strategy.summary(self.library.records, self.library.model),
         }
 
     def sessions(self) -> list[dict[str, Any]]:

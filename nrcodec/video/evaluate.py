@@ -11,10 +11,16 @@ from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
 from nrcodec.video.archive import Archive
 
 
-def evaluate(archive: Archive, sources: dict[int, np.ndarray]) -> dict[str, Any]:
-    """Decode each session given a source and compare; returns the ``eval --json`` object."""
+def evaluate(archive: Archive, sources: dict[int, np.ndarray], matrix: bool = False) -> dict[str, Any]:
+    """Decode each session given a source and compare; returns the ``eval --json`` object.
+
+    ``matrix`` adds the transfer matrix of the PNR paper: cell (i, j) is the PSNR of video j as
+    session i's subnetwork (mask, head, biases) produces it from video j's frame IDs. The diagonal is
+    the normal decode; the lower triangle shows forgetting, the upper one how alike the videos are.
+    """
     records = archive.library.records
     rows = []
+    trimmed: dict[int, np.ndarray] = {}
     for session in sorted(sources):
         if not 1 <= session <= len(records):
             raise InputError(f"--source names session {session}, but the archive has {len(records)} sessions")
@@ -30,7 +36,7 @@ def evaluate(archive: Archive, sources: dict[int, np.ndarray]) -> dict[str, Any]
             raise InputError(
                 f"source for session {session} has {source.shape[0]} frames, the session has {record.frames}"
             )
-        source = source[: record.frames]
+        trimmed[session] = source = source[: record.frames]
         decoded = archive.library.decode(session)
         rows.append(
             {
@@ -47,13 +53,21 @@ def evaluate(archive: Archive, sources: dict[int, np.ndarray]) -> dict[str, Any]
     avg_ssim, bwt_ssim = average_and_bwt(
         [r["ms_ssim_at_add"] for r in with_ssim], [r["ms_ssim_now"] for r in with_ssim]
     )
-    return {
+    report: dict[str, Any] = {
         "sessions": rows,
         "avg_psnr": round(avg_psnr, 4),
         "bwt_psnr": round(bwt_psnr, 4),
         "avg_ms_ssim": round(avg_ssim, 6) if with_ssim else None,
         "bwt_ms_ssim": round(bwt_ssim, 6) if with_ssim else None,
     }
+    if matrix:
+        videos = sorted(trimmed)
+        subnetworks = list(range(1, len(records) + 1))
+        grid = [
+            [round(psnr(trimmed[j], archive.library.decode(j, subnetwork=i)), 4) for j in videos] for i in subnetworks
+        ]
+        report["matrix"] = {"subnetworks": subnetworks, "videos": videos, "psnr": grid}
+    return report
 
 
 def _round(value: float | None) -> float | None:

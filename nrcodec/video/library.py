@@ -2,9 +2,11 @@
 
 ``add_session`` trains one video as a new session, freezes and quantizes what it made new and
 returns its record; ``decode`` rebuilds any session's frames; ``Library.rebuild`` makes the
-same library from records alone (what a fresh process does with an archive). Free weights are
-put back to their seeded initial values after every session, so adding a session gives the
-same result whether the library was just trained or reopened from a file.
+same library from records alone (what a fresh process does with an archive). With a forget-free
+strategy, free weights are put back to their seeded initial values after every session, so adding
+a session gives the same result whether the library was just trained or reopened from a file.
+With a strategy that is not forget-free, a session records every weight it changed and every
+session decodes with the latest weights.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from nrcodec.format.session import LayerRecord, SessionRecord, rows_of
 from nrcodec.metrics import ms_ssim_video, psnr
 from nrcodec.video.frames import Placement, to_source, to_training
 from nrcodec.video.model import Architecture, Supernet
-from nrcodec.video.strategies import SessionContext, make_strategy
+from nrcodec.video.strategies import Recall, SessionContext, make_strategy
 from nrcodec.video.training import Progress, TrainSettings, run_session
 
 DECODE_BATCH = 8
@@ -152,9 +154,10 @@ class Library:
         placement = Placement.compute((frames.shape[2], frames.shape[1]), self.config.architecture.canvas, upscale)
         if self.records:
             self._load_dense(self.records[-1])
+        self.model.prepare(frames.shape[0], self.config.seed * 1000 + session)
         frozen_before = self.frozen()
         snapshot = {n: layer.weight.detach().clone() for n, layer in self.layers.items()}
-        ctx = SessionContext(self.model, session, self.config.capacity)
+        ctx = SessionContext(self.model, session, self.config.capacity, list(self.records), self.recall)
         if placement.fit != placement.source:
             (w, h), (fw, fh) = placement.source, placement.fit
             ctx.notices.append(
@@ -164,12 +167,15 @@ class Library:
         self._check_space(ctx, frozen_before)
         seconds = run_session(ctx, self.strategy, to_training(frames, placement), placement, settings, progress)
         masks = {n: m.cpu().numpy().reshape(-1) for n, m in self.strategy.final_masks(ctx).items()}
-        for n, layer in self.layers.items():
-            was_frozen = torch.from_numpy(frozen_before[n]).view_as(layer.frozen).to(self.device)
-            unchanged = torch.equal(layer.weight[was_frozen], snapshot[n][was_frozen])
-            if self.strategy.forget_free and not unchanged:
-                raise FrozenWeightError(f"session {session} changed frozen weights of {n}; refusing to write")
-        record = self._freeze(session, masks, frozen_before)
+        if self.strategy.forget_free:
+            for n, layer in self.layers.items():
+                was_frozen = torch.from_numpy(frozen_before[n]).view_as(layer.frozen).to(self.device)
+                if not torch.equal(layer.weight[was_frozen], snapshot[n][was_frozen]):
+                    raise FrozenWeightError(f"session {session} changed frozen weights of {n}; refusing to write")
+            record = self._freeze(session, masks, frozen_before)
+        else:
+            record = self._store_changed(session, masks, snapshot)
+        record.meta.update(self.strategy.session_meta(ctx))
         record.meta.update(
             {
                 "name": name,
@@ -215,6 +221,27 @@ class Library:
             layer.invalidate()
             layers[n] = LayerRecord(masks[n].copy(), quantized)
             counts[n] = {"new": int(new.sum()), "reused": int((masks[n] & frozen_before[n]).sum())}
+        return self._record(session, layers, counts)
+
+    def _store_changed(
+        self, session: int, masks: dict[str, np.ndarray], snapshot: dict[str, torch.Tensor]
+    ) -> SessionRecord:
+        """Quantize every weight the session changed and write the dequantized values back."""
+        layers: dict[str, LayerRecord] = {}
+        counts: dict[str, dict[str, int]] = {}
+        for n, layer in self.layers.items():
+            changed = (layer.weight.detach() != snapshot[n]).cpu().numpy().reshape(-1)
+            quantized = _quantize_tensor(layer.weight, changed, self.config.quantization)
+            _write_positions(layer.weight, changed, quantized)
+            layer.invalidate()
+            layers[n] = LayerRecord(masks[n].copy(), quantized, changed)
+            counts[n] = {"new": int(changed.sum()), "reused": int((masks[n] & ~changed).sum())}
+        return self._record(session, layers, counts)
+
+    def _record(
+        self, session: int, layers: dict[str, LayerRecord], counts: dict[str, dict[str, int]]
+    ) -> SessionRecord:
+        """The session's record: its layers plus its dense tensors, quantized and written back."""
         dense = {}
         for n, tensor in self.model.session_tensors().items():
             everything = np.ones(tensor.numel(), dtype=bool)
@@ -230,23 +257,44 @@ class Library:
 
     # ------------------------------------------------------------------ decoding
     def _load_dense(self, record: SessionRecord) -> None:
+        self.model.prepare(record.frames, 0)
         for n, tensor in self.model.session_tensors().items():
             everything = np.ones(tensor.numel(), dtype=bool)
             _write_positions(tensor, everything, record.dense[n])
 
-    def decode(self, session: int, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size."""
-        if not 1 <= session <= len(self.records):
-            raise InputError(f"session {session} does not exist; the library has {len(self.records)} sessions")
+    def recall(self, session: int) -> Recall:
+        """Session ``session`` as the current weights replay it, with its own dense tensors."""
+        record = self.records[session - 1]
+        placement = Placement.from_json(record.meta["placement"], self.config.architecture.canvas, "session")
+        names = self.model.session_parameter_names()
+        dense = {}
+        for n, tensor in self.model.session_tensors().items():
+            stored = record.dense[n]
+            values = stored.dequantize(np.zeros(stored.q.size, dtype=np.int64))
+            dense[names[n]] = torch.from_numpy(values).view(-1, *tensor.shape[1:]).to(self.device)
+        return Recall(session, record.frames, placement, dense)
+
+    def decode(
+        self, session: int, start: int = 0, stop: int | None = None, subnetwork: int | None = None
+    ) -> np.ndarray:
+        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size.
+
+        ``subnetwork`` makes another session's subnetwork (its mask, head and biases) produce them:
+        the cells of the transfer matrix.
+        """
+        for number in (session, subnetwork or session):
+            if not 1 <= number <= len(self.records):
+                raise InputError(f"session {number} does not exist; the library has {len(self.records)} sessions")
         record = self.records[session - 1]
         total = record.frames
         stop = total if stop is None else stop
         if not 0 <= start < stop <= total:
             raise InputError(f"frame range {start}:{stop} is outside session {session}'s {total} frames")
         placement = Placement.from_json(record.meta["placement"], self.config.architecture.canvas, "session")
-        self._load_dense(record)
+        owner = self.records[(subnetwork or session) - 1]
+        self._load_dense(owner)
         for n, layer in self.layers.items():
-            layer.fix_mask(torch.from_numpy(record.layers[n].mask).view_as(layer.weight))
+            layer.fix_mask(torch.from_numpy(owner.layers[n].mask).view_as(layer.weight))
         chunks = []
         try:
             with torch.inference_mode():
@@ -282,6 +330,8 @@ class Library:
             frozen = layer.frozen.cpu().numpy().reshape(-1)
             if entry.mask.shape != frozen.shape:
                 raise FormatError(f"session {session}: mask of {n} has the wrong size")
+            if (entry.written is None) != self.strategy.forget_free:
+                raise FormatError(f"session {session}: {n} is not stored as a {self.config.strategy} session")
             new = entry.new_positions(frozen)
             if entry.new.scales.size not in (1, layer.weight.shape[0]):
                 raise FormatError(f"session {session}: {n} has {entry.new.scales.size} scales")
@@ -290,11 +340,12 @@ class Library:
                     f"session {session}: {n} stores {entry.new.q.size} new weights, mask needs {new.sum()}"
                 )
             _write_positions(layer.weight, new, entry.new)
-            with torch.no_grad():
-                layer.frozen.view(-1)[torch.from_numpy(np.flatnonzero(entry.mask)).to(self.device)] = True
+            if self.strategy.forget_free:
+                with torch.no_grad():
+                    layer.frozen.view(-1)[torch.from_numpy(np.flatnonzero(entry.mask)).to(self.device)] = True
             layer.invalidate()
-        for n, tensor in self.model.session_tensors().items():
-            if n not in record.dense or record.dense[n].q.size != tensor.numel() or record.dense[n].scales.size != 1:
+        for n, numel in self.model.session_sizes(record.frames).items():
+            if n not in record.dense or record.dense[n].q.size != numel or record.dense[n].scales.size != 1:
                 raise FormatError(f"session {session}: dense tensor {n} is missing or has the wrong size")
         self.records.append(record)
 

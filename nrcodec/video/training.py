@@ -79,11 +79,13 @@ def run_session(
     model = ctx.model
     device = model.head.weight.device
     torch.manual_seed(settings.seed * 1000 + ctx.session)
-    strategy.begin_session(ctx)
-    model.train()
     targets = targets.to(device)
     num_frames = targets.shape[0]
     batch = max(1, min(settings.batch_size, num_frames))
+    ctx.epochs, ctx.batch_size, ctx.num_frames, ctx.placement = settings.epochs, batch, num_frames, placement
+    ctx.loss = lambda out, target: reconstruction_loss(out, target, settings.l1_weight)
+    strategy.begin_session(ctx)
+    model.train()
     steps_per_epoch = math.ceil(num_frames / batch)
     params = [p for p in model.parameters() if p.requires_grad]
     fused = device.type in ("cpu", "cuda")
@@ -101,10 +103,12 @@ def run_session(
             out = placement.crop(model(ctx.session, idx, num_frames))
             target = targets[idx.to(device)]
             loss = reconstruction_loss(out, target, settings.l1_weight)
+            extra = strategy.extra_loss(ctx)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if extra is None else loss + extra).backward()
             strategy.after_backward(ctx)
             optimizer.step()
+            strategy.after_step(ctx)
             scheduler.step()
             loss_sum += float(loss.detach()) * len(idx)
             mse_sum += float(F.mse_loss(out.detach(), target)) * len(idx)

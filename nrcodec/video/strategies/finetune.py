@@ -1,0 +1,20 @@
+"""Fine-tuning: one shared dense network, every weight trained on every new session.
+
+The lower bound of the PNR paper's tables: nothing protects earlier sessions, so they drift.
+Each session's chunk stores every weight it changed; every session decodes with the latest weights
+(and its own head and biases).
+"""
+
+from __future__ import annotations
+
+from nrcodec.video.strategies.base import SessionContext, Strategy
+
+
+class Finetune(Strategy):
+    name = "finetune"
+    forget_free = False
+
+    def begin_session(self, ctx: SessionContext) -> None:
+        for layer in ctx.model.masked_layers().values():
+            layer.fix_mask(None)
+            layer.use_scores = False

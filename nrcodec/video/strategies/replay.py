@@ -1,0 +1,47 @@
+"""Replay by recitation (KRNet, Zhang et al.): the archive's own model recites earlier sessions.
+
+No frames of earlier videos are kept. Before a session trains, the current shared network maps each
+earlier (session, frame) ID to the frame it now produces, as KRNet recites its knowledge; those
+recited frames become extra training pairs. Every step adds one batch of a random earlier session,
+run with that session's own head and biases, to the new session's loss. Recitation keeps at most
+``frames`` evenly spaced frames per earlier session, stored as uint8, to bound memory at HD.
+The shared weights still move, so replay is not forget-free.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nrcodec.video.strategies.base import Recall, SessionContext
+from nrcodec.video.strategies.finetune import Finetune
+
+
+class Replay(Finetune):
+    name = "replay"
+
+    def __init__(self, frames: int = 32) -> None:
+        self.frames = frames
+        self._recited: list[tuple[Recall, torch.Tensor, torch.Tensor]] = []
+        self._generator = torch.Generator()
+
+    def begin_session(self, ctx: SessionContext) -> None:
+        super().begin_session(ctx)
+        self._generator.manual_seed(ctx.session)
+        self._recited = []
+        with torch.no_grad():
+            for recall in ctx.earlier():
+                count = min(self.frames, recall.frames)
+                idx = torch.linspace(0, recall.frames - 1, count).round().long().unique()
+                frames = torch.cat([recall.forward(ctx.model, part) for part in idx.split(ctx.batch_size)])
+                self._recited.append((recall, idx, frames.mul(255).round().to(torch.uint8)))
+
+    def extra_loss(self, ctx: SessionContext) -> torch.Tensor | None:
+        if not self._recited or ctx.loss is None:
+            return None
+        recall, idx, frames = self._recited[int(torch.randint(len(self._recited), (1,), generator=self._generator))]
+        pick = torch.randperm(idx.numel(), generator=self._generator)[: ctx.batch_size]
+        target = frames[pick.to(frames.device)].float().div(255)
+        return ctx.loss(recall.forward(ctx.model, idx[pick]), target)
+
+    def options(self) -> dict[str, object]:
+        return {"frames": self.frames}
