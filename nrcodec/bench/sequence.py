@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from nrcodec.bench.video import mask_bytes
 from nrcodec.format import nrc
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
 from nrcodec.video.library import Library, LibraryConfig
@@ -47,7 +48,8 @@ def run_sequence(
     for row, (_, frames, _) in zip(rows, clips):
         decoded = library.decode(row["session"])
         row["psnr_now"] = round(psnr(frames, decoded), 4)
-        row["ms_ssim_now"] = ms_ssim_video(frames, decoded)
+        quality = ms_ssim_video(frames, decoded)
+        row["ms_ssim_now"] = None if quality is None else round(quality, 6)
     avg, bwt = average_and_bwt([r["psnr_at_add"] for r in rows], [r["psnr_now"] for r in rows])
     return {
         "strategy": config.strategy,
@@ -56,5 +58,6 @@ def run_sequence(
         "avg_psnr": round(avg, 4),
         "bwt_psnr": round(bwt, 4),
         "bytes": total_bytes,
+        "mask_bytes": round(sum(mask_bytes(library.records))),
         "seconds": round(sum(r["seconds"] for r in rows), 2),
     }

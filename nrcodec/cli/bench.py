@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,14 +11,16 @@ import torch
 import typer
 from rich.table import Table
 
-from nrcodec.bench.sequence import run_sequence
 from nrcodec.bench.speed import archive_vs_bound, decode_fps, entropy_throughput, step_ratio
+from nrcodec.bench.strategies import CAPACITIES, STRATEGY_ROWS, markdown, orderings, run_strategies
 from nrcodec.cli.app import app, err, user_errors
 from nrcodec.cli.render import device_name, versions
 from nrcodec.cli.video import DEVICE_HELP, out
+from nrcodec.errors import InputError
 from nrcodec.media.video import read_video
-from nrcodec.video.library import LibraryConfig, resolve_device
+from nrcodec.video.library import resolve_device
 from nrcodec.video.model import preset
+from nrcodec.video.strategies import make_strategy
 from nrcodec.video.training import TrainSettings
 
 bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
@@ -99,27 +102,40 @@ def speed(
 def strategies(
     clips: Annotated[list[Path], typer.Argument(help="Clips to learn in order, one session each.")],
     preset_name: Annotated[str, typer.Option("--preset", help="Preset of every library.")] = "tiny",
-    names: Annotated[str, typer.Option("--strategies", help="Comma-separated strategies to compare.")] = "pnr,wsn",
-    capacity: Annotated[float, typer.Option(help="Capacity c of every library.")] = 0.3,
+    names: Annotated[
+        str, typer.Option("--strategies", help=f"Comma-separated strategies [default: {','.join(STRATEGY_ROWS)}].")
+    ] = ",".join(STRATEGY_ROWS),
+    capacity: Annotated[float, typer.Option(help="Capacity c of every library but the pnr sweep.")] = 0.3,
+    capacities: Annotated[str, typer.Option(help="Capacities of the pnr sweep (comma-separated).")] = ",".join(
+        f"{c:g}" for c in CAPACITIES
+    ),
+    baselines: Annotated[bool, typer.Option(help="Run the stl and mtl baselines.")] = True,
+    krnet: Annotated[bool, typer.Option(help="Also run pnr with KRNet's ID embedding.")] = True,
     epochs: Annotated[int | None, typer.Option(help="Epochs per session [default: the preset's].", min=1)] = None,
     max_frames: Annotated[int, typer.Option(help="Frames per clip.", min=1)] = 32,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table here.")] = None,
 ) -> None:
-    """Learn the same clip sequence with each strategy; per-session PSNR, average, BWT, bytes, time (CPU)."""
+    """The PNR paper's comparison: every strategy on the same clip sequence, plus stl and mtl (CPU)."""
     with user_errors():
         chosen = preset(preset_name)
+        chosen_names = tuple(n.strip() for n in names.split(",") if n.strip())
+        for name in chosen_names:
+            make_strategy(name)
+        try:
+            sweep = tuple(float(c) for c in capacities.split(",") if c.strip())
+        except ValueError:
+            raise InputError(f"--capacities {capacities!r} is not a comma-separated list of numbers") from None
         loaded = []
         for path in clips:
             clip = read_video(path, max_frames)
             loaded.append((clip.name, clip.frames, clip.fps))
         settings = TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr)
-        runs = []
-        for name in [n.strip() for n in names.split(",") if n.strip()]:
-            config = LibraryConfig(chosen.name, chosen.architecture, capacity=capacity, strategy=name)
-            runs.append(
-                run_sequence(loaded, config, settings, lambda s, clip, n=name: err.print(f"{n}: session {s} ({clip})"))
-            )
+        start = time.perf_counter()
+        runs = run_strategies(
+            loaded, chosen, settings, capacity, chosen_names, sweep, baselines, krnet, lambda m: err.print(m)
+        )
+        checks = orderings(runs, capacity)
         result = {
             "device": "cpu",
             "device_name": device_name(torch.device("cpu")),
@@ -127,23 +143,19 @@ def strategies(
             "preset": chosen.name,
             "epochs": settings.epochs,
             "frames": max_frames,
+            "capacity": capacity,
             "runs": runs,
+            "orderings": checks,
+            "seconds": round(time.perf_counter() - start, 1),
         }
-        columns = [f"S{i + 1} {c[0]}" for i, c in enumerate(loaded)]
-        markdown = (
-            f"Preset {chosen.name}, {settings.epochs} epochs, {max_frames} frames per clip, capacity {capacity}; "
-            f"{result['device_name']}; {json.dumps(result['versions'])}\n\n"
-            f"| strategy | {' | '.join(columns)} | avg PSNR | BWT | bytes | time (s) |\n"
-            f"|---|{'---|' * len(columns)}---|---|---|---|\n"
+        text = (
+            f"Preset {chosen.name}, {settings.epochs} epochs, {max_frames} frames per clip, capacity {capacity} "
+            f"(pnr also {capacities}); {result['device_name']}; "
+            f"{json.dumps(result['versions'])}; {result['seconds'] / 60:.1f} min in all\n\n"
+            + markdown(runs, checks, [c[0] for c in loaded])
         )
-        for run in runs:
-            cells = " | ".join(f"{r['psnr_now']:.2f}" for r in run["sessions"])
-            markdown += (
-                f"| {run['strategy']} | {cells} | {run['avg_psnr']:.2f} | {run['bwt_psnr']:+.2f} | "
-                f"{run['bytes']:,} | {run['seconds']:.0f} |\n"
-            )
         if json_out:
             json_out.write_text(json.dumps(result, indent=2) + "\n")
         if markdown_out:
-            markdown_out.write_text(markdown)
-        out.print(markdown)
+            markdown_out.write_text(text)
+        out.print(text)

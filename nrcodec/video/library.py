@@ -86,6 +86,16 @@ class SessionResult:
     notices: list[str]
 
 
+@dataclass
+class Pending:
+    """A session between ``start_session`` and ``finish_session``."""
+
+    ctx: SessionContext
+    placement: Placement
+    frozen_before: dict[str, np.ndarray]
+    snapshot: dict[str, torch.Tensor]
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' picks CUDA, then MPS, then CPU; an unavailable explicit choice is an input error."""
     if name == "auto":
@@ -148,6 +158,14 @@ class Library:
         extra_meta: dict[str, Any] | None = None,
     ) -> SessionResult:
         """Learn ``frames`` (T, H, W, 3) uint8 as the next session, then freeze it."""
+        pending = self.start_session(frames, upscale)
+        seconds = run_session(
+            pending.ctx, self.strategy, to_training(frames, pending.placement), pending.placement, settings, progress
+        )
+        return self.finish_session(pending, frames, name, fps, settings, seconds, extra_meta)
+
+    def start_session(self, frames: np.ndarray, upscale: bool = False) -> Pending:
+        """Get the supernet ready for the next session and remember what it must not change."""
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] < 1:
             raise InputError("frames must be a non-empty (T, H, W, 3) uint8 array")
         session = len(self.records) + 1
@@ -165,7 +183,21 @@ class Library:
                 "measured at the source size (a larger preset keeps more detail)"
             )
         self._check_space(ctx, frozen_before)
-        seconds = run_session(ctx, self.strategy, to_training(frames, placement), placement, settings, progress)
+        return Pending(ctx, placement, frozen_before, snapshot)
+
+    def finish_session(
+        self,
+        pending: Pending,
+        frames: np.ndarray,
+        name: str,
+        fps: float,
+        settings: TrainSettings,
+        seconds: float,
+        extra_meta: dict[str, Any] | None = None,
+    ) -> SessionResult:
+        """Store what the model now holds as the session: freeze or record changes, measure it."""
+        ctx, frozen_before, snapshot = pending.ctx, pending.frozen_before, pending.snapshot
+        session = ctx.session
         masks = {n: m.cpu().numpy().reshape(-1) for n, m in self.strategy.final_masks(ctx).items()}
         if self.strategy.forget_free:
             for n, layer in self.layers.items():
@@ -181,7 +213,7 @@ class Library:
                 "name": name,
                 "frames": int(frames.shape[0]),
                 "fps": float(fps),
-                "placement": placement.to_json(),
+                "placement": pending.placement.to_json(),
                 "training": settings.to_json(),
                 "seconds": round(seconds, 3),
                 "device": str(self.device),
