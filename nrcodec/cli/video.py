@@ -203,9 +203,10 @@ def info(
             return
         w, h = desc["canvas"]
         opts = ", ".join(f"{k}={v}" for k, v in desc["strategy_options"].items())
+        strategy = f"{desc['strategy']} ({opts})" if opts else desc["strategy"]
         out.print(
             f"[bold]{archive}[/]: {human_bytes(desc['file_bytes'])}, format {desc['format_version']}, preset "
-            f"{desc['preset']} ({w}x{h} canvas), strategy {desc['strategy']} ({opts}), capacity {desc['capacity']}, "
+            f"{desc['preset']} ({w}x{h} canvas), strategy {strategy}, embedding {desc['embedding']}, capacity {desc['capacity']}, "
             f"forget-free: {'yes' if desc['forget_free'] else 'no'}, header {desc['header_bytes']} B"
         )
         table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")

@@ -111,6 +111,7 @@ class Archive:
             "canvas": list(config.architecture.canvas),
             "strategy": config.strategy,
             "strategy_options": config.strategy_options,
+            "embedding": config.architecture.embedding,
             "forget_free": self.library.strategy.forget_free,
             "capacity": config.capacity,
             "quantization": config.quantization,
