@@ -36,9 +36,12 @@ def plot_matrix(grid: dict[str, Any], path: Path, title: str) -> None:
     ax.set_yticks(range(len(grid["subnetworks"])), [f"{i}" for i in grid["subnetworks"]])
     ax.set_xlabel("video (session)")
     ax.set_ylabel("subnetwork of session")
+    low, high = min(min(row) for row in values), max(max(row) for row in values)
+    middle = (low + high) / 2
     for r, row in enumerate(values):
         for c, value in enumerate(row):
-            ax.text(c, r, f"{value:.1f}", ha="center", va="center", color="white", fontsize=8)
+            color = "black" if value > middle else "white"
+            ax.text(c, r, f"{value:.1f}", ha="center", va="center", color=color, fontsize=8)
     fig.colorbar(image, ax=ax, label="PSNR (dB)")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()

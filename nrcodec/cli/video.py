@@ -206,8 +206,9 @@ def info(
         strategy = f"{desc['strategy']} ({opts})" if opts else desc["strategy"]
         out.print(
             f"[bold]{archive}[/]: {human_bytes(desc['file_bytes'])}, format {desc['format_version']}, preset "
-            f"{desc['preset']} ({w}x{h} canvas), strategy {strategy}, embedding {desc['embedding']}, capacity {desc['capacity']}, "
-            f"forget-free: {'yes' if desc['forget_free'] else 'no'}, header {desc['header_bytes']} B"
+            f"{desc['preset']} ({w}x{h} canvas), strategy {strategy}, embedding {desc['embedding']}, "
+            f"capacity {desc['capacity']}, forget-free: {'yes' if desc['forget_free'] else 'no'}, "
+            f"header {desc['header_bytes']} B"
         )
         table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
         for s in desc["sessions"]:

@@ -83,6 +83,7 @@ def run_session(
     num_frames = targets.shape[0]
     batch = max(1, min(settings.batch_size, num_frames))
     ctx.epochs, ctx.batch_size, ctx.num_frames, ctx.placement = settings.epochs, batch, num_frames, placement
+    ctx.targets = targets
     ctx.loss = lambda out, target: reconstruction_loss(out, target, settings.l1_weight)
     strategy.begin_session(ctx)
     model.train()

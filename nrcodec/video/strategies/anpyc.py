@@ -1,13 +1,20 @@
 """ANPyC (Peng et al.): one shared network, synaptic consolidation and pruning, no freezing.
 
-Importance of a weight for an earlier session: Ω = max(0, g·w + ½·w²·g²), the second-order
-estimate of the loss increase if the weight were removed, with g the label-free gradient of
-``importance`` (MSE against a target drawn from the model's own output), averaged over that
-session's frames and summed over sessions. While a session trains, λ·Σ Ω (θ − θ_old)² holds the
-important weights near their old values. In the last third of the session the weights with the
-least importance (to earlier sessions and to this one) are pruned to zero in three rounds, up to a
-``prune`` fraction of each layer; pruned weights stay zero until the session ends, so later sessions
-find them free (Ω = 0 at w = 0) instead of having to bend weights that matter.
+Saliency of a weight: Ω = max(0, g·w + ½·w²·g²), the second-order estimate of the loss increase
+if the weight were set to zero. Our choice of g: the label-free gradient of ``importance``, the MSE
+against a target drawn from the model's own output, for every session alike (earlier sessions'
+frames are gone, and one estimator keeps the saliencies of all sessions on one scale). That g has
+zero mean, so the first-order term vanishes in expectation and is not estimated from noise:
+Ω = ½·w²·E[g²], Optimal Brain Damage's saliency, averaged over a session's frames and summed
+over sessions. While a session trains, λ·Σ Ω (θ − θ_old)² holds the weights earlier sessions need
+near their old values.
+
+Pruning follows the paper's intersection rule: only weights that every earlier session left free
+may be pruned. The first session may prune any weight; later sessions only the weights that were
+zero (pruned) when they began. In the last third of the epochs the ``prune`` fraction of those
+candidates with the least saliency for this session is set to zero, in three rounds, and held there;
+they stay zero in the archive, so the next session finds them free (Ω = 0 at w = 0), while the
+weights any session kept are never zeroed again.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import torch
 
 from nrcodec.video.strategies.base import Recall, SessionContext
 from nrcodec.video.strategies.finetune import Finetune
-from nrcodec.video.strategies.importance import Gradients, accumulate
+from nrcodec.video.strategies.importance import Gradients, session_moments
 
 PRUNE_ROUNDS = 3
 
@@ -24,20 +31,29 @@ PRUNE_ROUNDS = 3
 class ANPyC(Finetune):
     name = "anpyc"
 
-    def __init__(self, strength: float = 1000.0, prune: float = 0.5) -> None:
+    def __init__(self, strength: float = 1e7, prune: float = 0.05) -> None:
         self.strength = strength
         self.prune = prune
         self._omega: dict[str, torch.Tensor] = {}
         self._anchor: dict[str, torch.Tensor] = {}
         self._pruned: dict[str, torch.Tensor] = {}
+        self._candidates: dict[str, torch.Tensor] = {}
 
-    def _saliency(self, ctx: SessionContext, recalls: list[Recall]) -> Gradients:
+    @staticmethod
+    def _saliency(ctx: SessionContext, recalls: list[Recall]) -> Gradients:
+        """Σ over ``recalls`` of Ω = ½·w²·E[g²] (the first-order term has zero mean, see above)."""
         weights = {n: layer.weight.detach() for n, layer in ctx.model.masked_layers().items()}
+        total = {n: torch.zeros_like(w) for n, w in weights.items()}
+        for m in session_moments(ctx.model, recalls, ctx.batch_size, ctx.session):
+            for n, w in weights.items():
+                total[n] += 0.5 * w.square() * m.square[n]
+        return total
 
-        def omega(grads: Gradients) -> Gradients:
-            return {n: (g * weights[n] + 0.5 * weights[n].square() * g.square()).clamp_min(0) for n, g in grads.items()}
-
-        return accumulate(ctx.model, recalls, ctx.batch_size, omega, ctx.session)
+    @staticmethod
+    def _current(ctx: SessionContext) -> Recall:
+        names = ctx.model.session_parameter_names()
+        dense = {names[n]: t.detach() for n, t in ctx.model.session_tensors().items()}
+        return Recall(ctx.session, ctx.num_frames, ctx.placement, dense)
 
     def begin_session(self, ctx: SessionContext) -> None:
         super().begin_session(ctx)
@@ -46,6 +62,10 @@ class ANPyC(Finetune):
         self._omega = self._saliency(ctx, recalls) if recalls else {}
         self._anchor = {n: layer.weight.detach().clone() for n, layer in layers.items()}
         self._pruned = {}
+        self._candidates = {
+            n: torch.ones_like(layer.weight, dtype=torch.bool) if ctx.session == 1 else layer.weight.detach() == 0
+            for n, layer in layers.items()
+        }
 
     def extra_loss(self, ctx: SessionContext) -> torch.Tensor | None:
         if not self._omega:
@@ -70,20 +90,15 @@ class ANPyC(Finetune):
             return
         fraction = self.prune * (rounds.index(epoch) + 1) / PRUNE_ROUNDS
         now = self._saliency(ctx, [self._current(ctx)])
-        for n in ctx.model.masked_layers():
-            total = now[n] + self._omega.get(n, 0)
-            k = int(fraction * total.numel())
+        for n, candidates in self._candidates.items():
+            k = int(fraction * int(candidates.sum()))
             if k < 1:
                 continue
-            threshold = total.reshape(-1).kthvalue(k).values
-            self._pruned[n] = total <= threshold
+            ranked = now[n].masked_fill(~candidates, float("inf")).reshape(-1)
+            pruned = torch.zeros(ranked.numel(), dtype=torch.bool, device=ranked.device)
+            pruned[ranked.topk(k, largest=False).indices] = True
+            self._pruned[n] = pruned.view_as(candidates)
         self.after_step(ctx)
-
-    @staticmethod
-    def _current(ctx: SessionContext) -> Recall:
-        names = ctx.model.session_parameter_names()
-        dense = {names[n]: t.detach() for n, t in ctx.model.session_tensors().items()}
-        return Recall(ctx.session, ctx.num_frames, ctx.placement, dense)
 
     def options(self) -> dict[str, object]:
         return {"strength": self.strength, "prune": self.prune}

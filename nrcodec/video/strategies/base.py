@@ -46,6 +46,7 @@ class SessionContext:
     loss: Loss | None = None
     num_frames: int = 0
     placement: Placement | None = None
+    targets: torch.Tensor | None = None
 
     def earlier(self) -> list[Recall]:
         """Every earlier session, ready to replay (strategies that need old sessions call this)."""

@@ -12,13 +12,13 @@ import torch
 
 from nrcodec.video.strategies.base import SessionContext
 from nrcodec.video.strategies.finetune import Finetune
-from nrcodec.video.strategies.importance import accumulate
+from nrcodec.video.strategies.importance import session_moments
 
 
 class EWC(Finetune):
     name = "ewc"
 
-    def __init__(self, strength: float = 100.0) -> None:
+    def __init__(self, strength: float = 1e4) -> None:
         self.strength = strength
         self._fisher: dict[str, torch.Tensor] = {}
         self._anchor: dict[str, torch.Tensor] = {}
@@ -27,11 +27,8 @@ class EWC(Finetune):
         super().begin_session(ctx)
         layers = ctx.model.masked_layers()
         recalls = ctx.earlier()
-        self._fisher = (
-            accumulate(ctx.model, recalls, ctx.batch_size, lambda g: {n: v.square() for n, v in g.items()}, ctx.session)
-            if recalls
-            else {}
-        )
+        moments = session_moments(ctx.model, recalls, ctx.batch_size, ctx.session)
+        self._fisher = {n: sum(m.square[n] for m in moments) for n in layers} if moments else {}
         self._anchor = {n: layer.weight.detach().clone() for n, layer in layers.items()}
 
     def extra_loss(self, ctx: SessionContext) -> torch.Tensor | None:

@@ -9,7 +9,8 @@ against a target drawn from the model itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -33,23 +34,29 @@ def sampled_gradients(
         yield dict(zip(layers, grads))
 
 
-def accumulate(
-    model: Supernet,
-    recalls: list[Recall],
-    batch_size: int,
-    per_batch: Callable[[Gradients], Gradients],
-    seed: int,
-) -> Gradients:
-    """Σ over sessions of the mean over batches of ``per_batch(g)``."""
+@dataclass
+class Moments:
+    """Mean g and mean g² over one session's frames, per masked layer."""
+
+    mean: Gradients
+    square: Gradients
+
+
+def session_moments(model: Supernet, recalls: list[Recall], batch_size: int, seed: int) -> list[Moments]:
+    """First and second moments of g for each session in ``recalls``."""
     generator = torch.Generator().manual_seed(seed)
-    total = {n: torch.zeros_like(layer.weight) for n, layer in model.masked_layers().items()}
+    out = []
     for recall in recalls:
+        mean = {n: torch.zeros_like(layer.weight) for n, layer in model.masked_layers().items()}
+        square = {n: torch.zeros_like(t) for n, t in mean.items()}
         batches = 0
-        part = {n: torch.zeros_like(t) for n, t in total.items()}
         for grads in sampled_gradients(model, recall, batch_size, generator):
-            for n, value in per_batch(grads).items():
-                part[n] += value
+            for n, g in grads.items():
+                mean[n] += g
+                square[n] += g.square()
             batches += 1
-        for n in total:
-            total[n] += part[n] / max(1, batches)
-    return total
+        for n in mean:
+            mean[n] /= max(1, batches)
+            square[n] /= max(1, batches)
+        out.append(Moments(mean, square))
+    return out

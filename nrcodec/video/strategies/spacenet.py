@@ -4,11 +4,13 @@ drop-and-grow, and the most important neurons reserved for the session that made
 No scores. Output units are neurons (rows of a linear layer, output channels of a conv) and a
 connection is one weight, or for a conv one whole k×k kernel. A session allocates ``capacity`` of
 the connections still allowed (not frozen, not into a reserved neuron) at random, trains them with
-every frozen connection in its subnetwork, and after each epoch but the last drops the fraction
-``drop`` of its connections with the least accumulated importance Σ|∂L/∂w · Δw| and grows as many,
-zero-initialised, between the neuron pairs with the largest product of importances (never on
-frozen positions). At the end it reserves the ``reserve`` fraction (default: the capacity) of still
-unreserved neurons it found most important; later sessions add no connections into them. The
+every frozen connection in its subnetwork, and every ``epochs / 20`` epochs (the paper trains 4–20
+epochs per task and adapts after each; our sessions run 60–150) drops the fraction ``drop`` of its
+connections with the least importance Σ|∂L/∂w · Δw| accumulated since the last change, and grows as
+many, zero-initialised, between the neuron pairs with the largest product of importances (a
+neuron's importance: the sum over its ingoing connections; never on frozen positions). At the end
+it reserves the ``reserve`` fraction (default 10%, the paper's 40 of 400) of the still unreserved
+neurons it found most important; later sessions add no connections into them. The
 reserved neurons are stored in the session's metadata, so a reopened archive knows them.
 Forget-free: frozen weights get zero gradients and the library checks their bits.
 """
@@ -24,6 +26,8 @@ from nrcodec.video.model import Supernet
 from nrcodec.video.strategies.base import SessionContext, Strategy
 
 META_KEY = "spacenet"
+ADAPTATIONS = 20
+"""Drop-and-grow rounds per session at most (one every epochs / 20 epochs)."""
 
 
 def _units(weight_mask: torch.Tensor) -> torch.Tensor:
@@ -53,9 +57,9 @@ class SpaceNet(Strategy):
     name = "spacenet"
     forget_free = True
 
-    def __init__(self, drop: float = 0.2, reserve: float | None = None) -> None:
-        if not 0 <= drop < 1:
-            raise ValueError("drop must be in [0, 1)")
+    def __init__(self, drop: float = 0.2, reserve: float = 0.1) -> None:
+        if not 0 <= drop < 1 or not 0 <= reserve <= 1:
+            raise ValueError("drop must be in [0, 1) and reserve in [0, 1]")
         self.drop = drop
         self.reserve = reserve
         self._own: dict[str, torch.Tensor] = {}
@@ -98,6 +102,8 @@ class SpaceNet(Strategy):
                     self._importance[n] += (self._grad[n] * (layer.weight - self._before[n])).abs()
 
     def after_epoch(self, ctx: SessionContext, epoch: int) -> None:
+        if epoch % max(1, round(ctx.epochs / ADAPTATIONS)) and epoch < ctx.epochs:
+            return
         for n in self._importance:
             self._session_importance[n] += self._importance[n]
         if self.drop > 0 and epoch < ctx.epochs:
@@ -129,7 +135,7 @@ class SpaceNet(Strategy):
         return {n: layer.frozen | _expand(self._own[n], layer.weight) for n, layer in ctx.model.masked_layers().items()}
 
     def session_meta(self, ctx: SessionContext) -> dict[str, Any]:
-        reserve = ctx.capacity if self.reserve is None else self.reserve
+        reserve = self.reserve
         chosen = {}
         for n, own in self._own.items():
             importance = _importance_units(self._session_importance[n]).sum(1)
@@ -164,5 +170,5 @@ class StaticSparse(SpaceNet):
 
     name = "static"
 
-    def __init__(self, drop: float = 0.0, reserve: float | None = None) -> None:
+    def __init__(self, drop: float = 0.0, reserve: float = 0.1) -> None:
         super().__init__(drop=0.0, reserve=reserve)
