@@ -143,6 +143,15 @@ def test_cli_strategy_is_fixed_at_creation_and_eval_prints_the_transfer_matrix(t
     info = json.loads(runner.invoke(app, ["info", str(lib), "--json"]).stdout)
     assert info["strategy"] == "ewc" and info["forget_free"] is False
 
+    other = tmp_path / "other.nrc"
+    bad = runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *fast, "--strategy-option", "x=1"])
+    assert bad.exit_code == 1 and "bad options" in bad.stderr and not other.exists()
+    good = [*fast, "--strategy", "ewc", "--strategy-option", "strength=1e3"]
+    assert runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *good]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["info", str(other), "--json"]).stdout)["strategy_options"] == {
+        "strength": 1000.0
+    }
+
     png = tmp_path / "matrix.png"
     sources = ["--source", f"1={samples / 'bunny.mp4'}", "--source", f"2={samples / 'meadow.mp4'}"]
     result = runner.invoke(app, ["eval", str(lib), *sources, "--matrix", "--heatmap", str(png), "--json"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -56,6 +57,14 @@ def add_video(
             "Later sessions use the archive's.",
         ),
     ] = None,
+    strategy_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy-option",
+            help="KEY=VALUE setting of a new archive's strategy, repeatable (e.g. strength=1e4 for ewc, "
+            "prune=0.05 for anpyc, drop=0.2 for spacenet).",
+        ),
+    ] = None,
     embedding: Annotated[
         str | None,
         typer.Option(help=f"Index embedding of a new archive: {', '.join(EMBEDDINGS)} [default: sinusoidal]."),
@@ -77,6 +86,8 @@ def add_video(
             _check_fixed(lib, "--preset", preset_name, lib.config.preset)
             _check_fixed(lib, "--capacity", capacity, lib.config.capacity)
             _check_fixed(lib, "--strategy", strategy, lib.config.strategy)
+            if strategy_option:
+                raise InputError(f"{archive} exists; --strategy-option applies to new archives only")
             _check_fixed(lib, "--embedding", embedding, lib.config.architecture.embedding)
         else:
             chosen = preset(preset_name or "small")
@@ -87,6 +98,7 @@ def add_video(
                     with_embedding(chosen.architecture, embedding or "sinusoidal"),
                     capacity=0.3 if capacity is None else capacity,
                     strategy=strategy or "pnr",
+                    strategy_options=_options(strategy_option or []),
                     seed=seed,
                 ),
                 dev,
@@ -134,6 +146,20 @@ def add_video(
             f"PSNR {result.psnr:.2f} dB, MS-SSIM {ssim}, +{human_bytes(added.bytes)} "
             f"({summary['bpp']:.3f} bpp), {result.seconds:.1f} s on {dev}"
         )
+
+
+def _options(items: list[str]) -> dict[str, object]:
+    """KEY=VALUE pairs; a value is read as JSON (numbers, true/false), else kept as text."""
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--strategy-option {item!r} is not of the form KEY=VALUE (e.g. strength=1e4)")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
 
 
 def _frame_range(text: str | None) -> tuple[int, int | None]:
