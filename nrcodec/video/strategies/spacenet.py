@@ -5,18 +5,21 @@ No scores. Output units are neurons (rows of a linear layer, output channels of 
 connection is one weight, or for a conv one whole k×k kernel. A session allocates ``capacity`` of
 the connections still allowed (not frozen, not into a reserved neuron) at random, trains them with
 every frozen connection in its subnetwork, and every ``epochs / 20`` epochs (the paper trains 4–20
-epochs per task and adapts after each; our sessions run 60–150) drops the fraction ``drop`` of its
-connections with the least importance Σ|∂L/∂w · Δw| accumulated since the last change, and grows as
-many, zero-initialised, between the neuron pairs with the largest product of importances (a
-neuron's importance: the sum over its ingoing connections; never on frozen positions). At the end
-it reserves the ``reserve`` fraction (default 10%, the paper's 40 of 400) of the still unreserved
-neurons it found most important; later sessions add no connections into them. The
-reserved neurons are stored in the session's metadata, so a reopened archive knows them.
+epochs per task and adapts after each; our sessions run 60–150) drops a fraction of its connections
+with the least importance Σ|∂L/∂w · Δw| accumulated since the last change — ``drop`` decayed along a
+half cosine to 0 at the end of the session, as dynamic sparse training (SET, RigL) does, so the last
+connections grown still get trained — and grows as many, zero-initialised, between the neuron pairs
+with the largest product of importances (a neuron's importance: the sum over its ingoing
+connections; never on frozen positions). At the end it reserves the ``reserve`` fraction (default
+10%, the paper's 40 of 400) of the still unreserved neurons it found most important; later sessions
+add no connections into them. The reserved neurons are stored in the session's metadata, so a
+reopened archive knows them.
 Forget-free: frozen weights get zero gradients and the library checks their bits.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -69,6 +72,7 @@ class SpaceNet(Strategy):
         self._grad: dict[str, torch.Tensor] = {}
         self._before: dict[str, torch.Tensor] = {}
         self._reserved: dict[str, torch.Tensor] = {}
+        self._fraction = drop
 
     def begin_session(self, ctx: SessionContext) -> None:
         generator = torch.Generator().manual_seed(ctx.session)
@@ -107,6 +111,7 @@ class SpaceNet(Strategy):
         for n in self._importance:
             self._session_importance[n] += self._importance[n]
         if self.drop > 0 and epoch < ctx.epochs:
+            self._fraction = self.drop * 0.5 * (1 + math.cos(math.pi * epoch / ctx.epochs))
             for n, layer in ctx.model.masked_layers().items():
                 self._drop_and_grow(n, layer.weight)
                 layer.fix_mask(layer.frozen | _expand(self._own[n], layer.weight))
@@ -116,7 +121,7 @@ class SpaceNet(Strategy):
     def _drop_and_grow(self, n: str, weight: torch.Tensor) -> None:
         own = self._own[n]
         unit = _importance_units(self._importance[n])
-        count = min(int(self.drop * int(own.sum())), int((self._allowed[n] & ~own).sum()))
+        count = min(int(self._fraction * int(own.sum())), int((self._allowed[n] & ~own).sum()))
         if count < 1:
             return
         dropped = unit.masked_fill(~own, float("inf")).view(-1).topk(count, largest=False).indices
