@@ -28,9 +28,8 @@ def run_sequence(
     for name, frames, fps in clips:
         if on_session is not None:
             on_session(len(rows) + 1, name)
-        frozen = library.frozen()
         result = library.add_session(frames, name, fps, settings)
-        chunk = len(nrc.encode_session(result.record, frozen))
+        chunk = len(nrc.encode_session(result.record, result.frozen_before))
         total_bytes += chunk
         rows.append(
             {

@@ -100,26 +100,26 @@ def mtl_run(clips: Clips, chosen: Preset, settings: TrainSettings, say: Say) -> 
     seconds = time.perf_counter() - start
     rows, total = [], 0
     for (name, frames, fps), tensors in zip(clips, dense):
-        frozen = library.frozen()
         pending = library.start_session(frames) if library.records else first
         with torch.no_grad():
             for n, t in model.session_tensors().items():
                 t.copy_(tensors[names[n]])
         result = library.finish_session(pending, frames, name, fps, settings, seconds / len(clips))
-        chunk = len(nrc.encode_session(result.record, frozen))
+        chunk = len(nrc.encode_session(result.record, result.frozen_before))
         total += chunk
         rows.append(_row(result.session, name, frames, result.psnr, result.ms_ssim, chunk, seconds / len(clips)))
-    for row in rows:
-        row["psnr_now"], row["ms_ssim_now"] = row["psnr_at_add"], row["ms_ssim_at_add"]
     return {"label": "mtl", "strategy": "mtl", "sessions": rows, "bytes": total, "seconds": round(seconds, 2)}
 
 
 def _row(session: int, name: str, frames: np.ndarray, quality: float, ssim: float | None, nbytes: int, seconds: float):
+    """An mtl row: the clips are learned together and nothing changes afterwards, so now = at add."""
     return {
         "session": session,
         "name": name,
         "psnr_at_add": quality,
         "ms_ssim_at_add": ssim,
+        "psnr_now": quality,
+        "ms_ssim_now": ssim,
         "bytes": nbytes,
         "bpp": nbytes * 8 / frames[..., 0].size,
         "seconds": round(seconds, 2),
@@ -173,8 +173,6 @@ def run_strategies(
         new_weights = sum(r["new_weights"] for r in reference["sessions"])
         per_weight = (reference["bytes"] - reference["mask_bytes"]) / max(1, new_weights)
         stl = stl_runs(clips, chosen, settings, reference["bytes"], per_weight, say)
-        for row in stl["sessions"]:
-            row["psnr_now"], row["ms_ssim_now"] = row["psnr_at_add"], row["ms_ssim_at_add"]
         runs = [stl, mtl_run(clips, chosen, settings, say), *runs]
     return [summarize(run, clips, stl) for run in runs]
 

@@ -86,10 +86,9 @@ class Archive:
         extra_meta: dict[str, Any] | None = None,
     ) -> Added:
         """Train one more session and commit it to disk atomically."""
-        frozen_before = self.library.frozen()
         result = self.library.add_session(frames, name, fps, settings, progress, extra_meta=extra_meta)
         size = nrc.CodedSize()
-        chunk = nrc.encode_session(result.record, frozen_before, size)
+        chunk = nrc.encode_session(result.record, result.frozen_before, size)
         data = self._data + chunk
         commit_bytes(self.path, data)
         self._data = data

@@ -84,6 +84,8 @@ class SessionResult:
     ms_ssim: float | None
     seconds: float
     notices: list[str]
+    frozen_before: dict[str, np.ndarray]
+    """The frozen set the session started from: what its chunk's mask coding is conditioned on."""
 
 
 @dataclass
@@ -225,7 +227,9 @@ class Library:
         record.meta["psnr"] = round(psnr(frames, decoded), 4)
         quality = ms_ssim_video(frames, decoded)
         record.meta["ms_ssim"] = None if quality is None else round(quality, 6)
-        return SessionResult(session, record, record.meta["psnr"], record.meta["ms_ssim"], seconds, ctx.notices)
+        return SessionResult(
+            session, record, record.meta["psnr"], record.meta["ms_ssim"], seconds, ctx.notices, frozen_before
+        )
 
     def _check_space(self, ctx: SessionContext, frozen_before: dict[str, np.ndarray]) -> None:
         for n, frozen in frozen_before.items():

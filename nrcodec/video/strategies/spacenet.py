@@ -96,7 +96,7 @@ class SpaceNet(Strategy):
             if layer.weight.grad is None:
                 continue
             layer.weight.grad.masked_fill_(layer.frozen, 0.0)
-            self._grad[n] = layer.weight.grad.detach().clone()
+            self._grad[n] = layer.weight.grad.detach()
             self._before[n] = layer.weight.detach().clone()
 
     def after_step(self, ctx: SessionContext) -> None:
