@@ -40,6 +40,7 @@ def _log(every: int, label: str):
     def report(step: int, total: int, stats: dict[str, float]) -> None:
         if step % every == 0 or step == total:
             print(f"  {label} {step}/{total} {stats['bpp']:.3f} bpp {stats['psnr']:.2f} dB", flush=True)
+
     return report
 
 
@@ -70,26 +71,39 @@ def adaptation(data: Path, out: Path) -> None:
     source_held = read_images(data / "photos-heldout")
     start = time.perf_counter()
     codecs = source_codecs(photos, out)
-    results: dict[str, dict] = {"settings": {"source": SOURCE.describe(len(photos)), "retune_steps": RETUNE_STEPS,
-                                             "adapt": ADAPT, "lambdas": LAMBDAS}, "points": {}}
+    results: dict[str, dict] = {
+        "settings": {
+            "source": SOURCE.describe(len(photos)),
+            "retune_steps": RETUNE_STEPS,
+            "adapt": ADAPT,
+            "lambdas": LAMBDAS,
+        },
+        "points": {},
+    }
     for lmbda, codec in codecs.items():
         points = {"v0": {"target": measure(codec, 0, held), "source": measure(codec, 0, source_held)}}
         for mode in MODES:
             settings = TrainSettings(lmbda=lmbda, **ADAPT)
             result = adapt(codec, target, mode, 0, settings, _log(100, f"{mode} {lmbda}"), report=False)
-            points[mode] = {"target": measure(codec, result.version, held),
-                            "source": measure(codec, result.version, source_held),
-                            "added_parameters": result.added_parameters}
+            points[mode] = {
+                "target": measure(codec, result.version, held),
+                "source": measure(codec, result.version, source_held),
+                "added_parameters": result.added_parameters,
+            }
         codec.save(out / f"adapted-{lmbda}.nic")
         results["points"][str(lmbda)] = points
         print(json.dumps({lmbda: points}), flush=True)
     table = {}
     for domain in ("target", "source"):
-        anchor = [(results["points"][str(k)]["v0"][domain]["bpp"], results["points"][str(k)]["v0"][domain]["psnr"])
-                  for k in LAMBDAS]
+        anchor = [
+            (results["points"][str(k)]["v0"][domain]["bpp"], results["points"][str(k)]["v0"][domain]["psnr"])
+            for k in LAMBDAS
+        ]
         for mode in MODES:
-            test = [(results["points"][str(k)][mode][domain]["bpp"], results["points"][str(k)][mode][domain]["psnr"])
-                    for k in LAMBDAS]
+            test = [
+                (results["points"][str(k)][mode][domain]["bpp"], results["points"][str(k)][mode][domain]["psnr"])
+                for k in LAMBDAS
+            ]
             value, why = bd_rate(anchor, test)
             table[f"{mode}_{domain}"] = {"bd_rate_percent": value, "note": why}
     results["bd_rate_vs_v0_percent"] = table
@@ -106,10 +120,17 @@ def shipped(data: Path) -> None:
         for rgb in read_images(data / group):
             encoded = encode_image(codec, rgb, 0)
             coded = len(encoded.data) - encoded.header_bytes
-            row = {"group": group, "width": rgb.shape[1], "height": rgb.shape[0], "bytes": len(encoded.data),
-                   "header_bytes": encoded.header_bytes, "estimated_bytes": encoded.estimated_bits / 8,
-                   "gap_percent": 100 * (coded / (encoded.estimated_bits / 8) - 1),
-                   "bpp": encoded.bpp, "psnr": psnr(rgb, encoded.reconstruction)}
+            row = {
+                "group": group,
+                "width": rgb.shape[1],
+                "height": rgb.shape[0],
+                "bytes": len(encoded.data),
+                "header_bytes": encoded.header_bytes,
+                "estimated_bytes": encoded.estimated_bits / 8,
+                "gap_percent": 100 * (coded / (encoded.estimated_bits / 8) - 1),
+                "bpp": encoded.bpp,
+                "psnr": psnr(rgb, encoded.reconstruction),
+            }
             if group == "photos-heldout":
                 for name, anchor in anchors.items():
                     ladder = [(p.bpp, p.psnr) for p in image_points(rgb, group, [anchor])]
@@ -118,11 +139,16 @@ def shipped(data: Path) -> None:
             print(json.dumps(row), flush=True)
     gaps = [r["gap_percent"] for r in rows]
     photo = [r for r in rows if r["group"] == "photos-heldout"]
-    summary = {"gap_percent_mean": float(np.mean(gaps)), "gap_percent_max": float(np.max(gaps)),
-               "photos_bpp": float(np.mean([r["bpp"] for r in photo])),
-               "photos_psnr": float(np.mean([r["psnr"] for r in photo])),
-               **{f"photos_{name}_psnr_at_bpp": mean_defined([r[f"{name}_psnr_at_bpp"] for r in photo])
-                  for name in ("jpeg", "webp")}}
+    summary = {
+        "gap_percent_mean": float(np.mean(gaps)),
+        "gap_percent_max": float(np.max(gaps)),
+        "photos_bpp": float(np.mean([r["bpp"] for r in photo])),
+        "photos_psnr": float(np.mean([r["psnr"] for r in photo])),
+        **{
+            f"photos_{name}_psnr_at_bpp": mean_defined([r[f"{name}_psnr_at_bpp"] for r in photo])
+            for name in ("jpeg", "webp")
+        },
+    }
     print(json.dumps(summary, indent=2))
 
 

@@ -23,8 +23,22 @@ from PIL import Image
 
 from nrcodec.media.images import read_image, write_png
 
-PHOTOS = ("brick", "camera", "cell", "chelsea", "clock_motion", "coins", "grass", "gravel",
-          "hubble_deep_field", "ihc", "moon", "motorcycle_left", "motorcycle_right", "retina")
+PHOTOS = (
+    "brick",
+    "camera",
+    "cell",
+    "chelsea",
+    "clock_motion",
+    "coins",
+    "grass",
+    "gravel",
+    "hubble_deep_field",
+    "ihc",
+    "moon",
+    "motorcycle_left",
+    "motorcycle_right",
+    "retina",
+)
 HELD_OUT = ("astronaut", "coffee", "rocket")
 BUNNY_SIZE = (640, 360)
 

@@ -50,8 +50,9 @@ def bunny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("mode", ["cawf", "selective", "naive"])
-def test_old_bitstreams_decode_byte_identical_after_adapting(mode: str, codec_file: Path, bunny_dir: Path,
-                                                             tmp_path: Path) -> None:
+def test_old_bitstreams_decode_byte_identical_after_adapting(
+    mode: str, codec_file: Path, bunny_dir: Path, tmp_path: Path
+) -> None:
     image = SAMPLES / "coffee.png"
     enc = run_json("encode-image", image, "-o", tmp_path / "a.nri", "--codec", codec_file)
     assert set(enc) >= {"version", "bytes", "bpp", "width", "height"} and enc["version"] == 0
@@ -87,11 +88,13 @@ def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, 
     assert_one_line_error(code, err, "not an image")
     code, _, err = run("encode-image", tmp_path / "missing.png", "-o", tmp_path / "x.nri", "--codec", codec_file)
     assert_one_line_error(code, err, "no such file")
-    code, _, err = run("encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", codec_file,
-                       "--version", "9")
+    code, _, err = run(
+        "encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", codec_file, "--version", "9"
+    )
     assert_one_line_error(code, err, "no version 9")
-    code, _, err = run("encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec",
-                       SAMPLES / "coffee.png")
+    code, _, err = run(
+        "encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", SAMPLES / "coffee.png"
+    )
     assert_one_line_error(code, err, "not a nrcodec codec file")
 
     good = tmp_path / "good.nri"

@@ -67,8 +67,9 @@ def test_codec_file_tables_are_integers_and_fingerprints_check(base_bytes: bytes
 
 
 @pytest.mark.parametrize("mode", ["cawf", "selective", "naive"])
-def test_adapting_keeps_version_0_bit_exact(mode: str, base_bytes: bytes, photos: list[np.ndarray],
-                                            bunny: np.ndarray) -> None:
+def test_adapting_keeps_version_0_bit_exact(
+    mode: str, base_bytes: bytes, photos: list[np.ndarray], bunny: np.ndarray
+) -> None:
     codec = Codec.from_bytes(base_bytes)
     old = [encode_image(codec, rgb, 0) for rgb in photos]
     old_png = [png_bytes(decode_image(codec, e.data)[0]) for e in old]

@@ -69,8 +69,17 @@ def test_entropy_bottleneck_tables_are_integer_and_match_the_model() -> None:
 
 
 def _stream(**changes: object) -> ImageBitstream:
-    fields = dict(codec_fingerprint="00" * 8, version_fingerprint="11" * 8, version=2, width=33, height=17,
-                  channels=80, latent_height=2, latent_width=3, coded=b"\x01\x02\x03\x04")
+    fields = dict(
+        codec_fingerprint="00" * 8,
+        version_fingerprint="11" * 8,
+        version=2,
+        width=33,
+        height=17,
+        channels=80,
+        latent_height=2,
+        latent_width=3,
+        coded=b"\x01\x02\x03\x04",
+    )
     fields.update(changes)
     return ImageBitstream(**fields)  # type: ignore[arg-type]
 

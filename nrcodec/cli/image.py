@@ -41,8 +41,13 @@ def _progress(label: str) -> Iterator[ProgressFn]:
 
         yield log
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[stats]}"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=None, stats="")
 
@@ -77,21 +82,32 @@ def train_image_codec(
     """Train a base image codec (version 0) from scratch on a directory of images."""
     with user_errors():
         pictures = read_images(images)
-        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed,
-                                 device=resolve_device(device))
+        settings = TrainSettings(
+            lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed, device=resolve_device(device)
+        )
         start = time.perf_counter()
         with _progress("training") as progress:
             codec = train_codec(pictures, settings, progress)
         codec.save(out)
         base = codec.versions[0]
-        report = {"version": 0, "fingerprint": base.fingerprint, "images": len(pictures), "steps": steps,
-                  "lambda": lmbda, "train_bpp": base.info["train"]["bpp"], "bytes": len(codec.to_bytes()),
-                  "seconds": round(time.perf_counter() - start, 2), "device": settings.device}
+        report = {
+            "version": 0,
+            "fingerprint": base.fingerprint,
+            "images": len(pictures),
+            "steps": steps,
+            "lambda": lmbda,
+            "train_bpp": base.info["train"]["bpp"],
+            "bytes": len(codec.to_bytes()),
+            "seconds": round(time.perf_counter() - start, 2),
+            "device": settings.device,
+        }
         if json_out:
             emit_json(report)
         else:
-            typer.echo(f"{out}: version 0 ({base.fingerprint}), {report['bytes']} bytes, "
-                       f"trained {steps} steps on {len(pictures)} images in {report['seconds']} s")
+            typer.echo(
+                f"{out}: version 0 ({base.fingerprint}), {report['bytes']} bytes, "
+                f"trained {steps} steps on {len(pictures)} images in {report['seconds']} s"
+            )
 
 
 @app.command("adapt-domain")
@@ -116,21 +132,30 @@ def adapt_domain(
         codec = Codec.load(codec_path)
         lmbda = parent_lambda(codec, parent)
         pictures = read_images(images)
-        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed,
-                                 device=resolve_device(device))
+        settings = TrainSettings(
+            lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed, device=resolve_device(device)
+        )
         with _progress(f"adapting ({mode})") as progress:
             result = adapt(codec, pictures, mode, parent, settings, progress)
         codec.save(output or codec_path)
-        report = {"version": result.version, "parent": result.parent, "mode": result.mode,
-                  "added_parameters": result.added_parameters, "fingerprint": result.fingerprint,
-                  "before": result.before, "after": result.after}
+        report = {
+            "version": result.version,
+            "parent": result.parent,
+            "mode": result.mode,
+            "added_parameters": result.added_parameters,
+            "fingerprint": result.fingerprint,
+            "before": result.before,
+            "after": result.after,
+        }
         if json_out:
             emit_json(report)
         else:
             b, a = result.before, result.after
-            typer.echo(f"version {result.version} ({mode} from version {parent}): "
-                       f"{result.added_parameters} parameters added; on the {len(pictures)} images "
-                       f"{b['bpp']:.4f} bpp {b['psnr']:.2f} dB -> {a['bpp']:.4f} bpp {a['psnr']:.2f} dB")
+            typer.echo(
+                f"version {result.version} ({mode} from version {parent}): "
+                f"{result.added_parameters} parameters added; on the {len(pictures)} images "
+                f"{b['bpp']:.4f} bpp {b['psnr']:.2f} dB -> {a['bpp']:.4f} bpp {a['psnr']:.2f} dB"
+            )
 
 
 @app.command("encode-image")
@@ -150,15 +175,23 @@ def encode_image_command(
             output.write_bytes(encoded.data)
         except OSError as exc:
             raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
-        report = {"version": encoded.version, "bytes": len(encoded.data), "bpp": encoded.bpp,
-                  "width": encoded.width, "height": encoded.height,
-                  "psnr": psnr(rgb, encoded.reconstruction),
-                  "estimated_bytes": encoded.estimated_bits / 8, "header_bytes": encoded.header_bytes}
+        report = {
+            "version": encoded.version,
+            "bytes": len(encoded.data),
+            "bpp": encoded.bpp,
+            "width": encoded.width,
+            "height": encoded.height,
+            "psnr": psnr(rgb, encoded.reconstruction),
+            "estimated_bytes": encoded.estimated_bits / 8,
+            "header_bytes": encoded.header_bytes,
+        }
         if json_out:
             emit_json(report)
         else:
-            typer.echo(f"{output}: {report['bytes']} bytes, {report['bpp']:.4f} bpp, "
-                       f"{report['psnr']:.2f} dB (version {encoded.version})")
+            typer.echo(
+                f"{output}: {report['bytes']} bytes, {report['bpp']:.4f} bpp, "
+                f"{report['psnr']:.2f} dB (version {encoded.version})"
+            )
 
 
 @app.command("decode-image")

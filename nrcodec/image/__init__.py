@@ -9,5 +9,14 @@ from nrcodec.image.versions import ADAPT_MODES
 
 DEFAULT_CODEC = Path(__file__).parent / "data" / "base.nic"
 
-__all__ = ["ADAPT_MODES", "DEFAULT_CODEC", "Adaptation", "Codec", "TrainSettings", "adapt", "decode_image",
-           "encode_image", "train_codec"]
+__all__ = [
+    "ADAPT_MODES",
+    "DEFAULT_CODEC",
+    "Adaptation",
+    "Codec",
+    "TrainSettings",
+    "adapt",
+    "decode_image",
+    "encode_image",
+    "train_codec",
+]

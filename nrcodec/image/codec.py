@@ -159,28 +159,43 @@ def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None) -> E
     result = analyse(codec, vid, rgb)
     coded = encode_channels(result.symbols, codec.tables(vid))
     channels, lat_h, lat_w = result.latent_shape
-    stream = ImageBitstream(codec.fingerprint, info.fingerprint, vid, rgb.shape[1], rgb.shape[0],
-                            channels, lat_h, lat_w, coded)
-    return Encoded(pack_bitstream(stream), vid, rgb.shape[1], rgb.shape[0], result.estimated_bits,
-                   header_bytes(stream), result.reconstruction)
+    stream = ImageBitstream(
+        codec.fingerprint, info.fingerprint, vid, rgb.shape[1], rgb.shape[0], channels, lat_h, lat_w, coded
+    )
+    return Encoded(
+        pack_bitstream(stream),
+        vid,
+        rgb.shape[1],
+        rgb.shape[0],
+        result.estimated_bits,
+        header_bytes(stream),
+        result.reconstruction,
+    )
 
 
 def check_bitstream(codec: Codec, data: bytes) -> ImageBitstream:
     """Parse a bitstream and check that this codec file made it."""
     stream = read_bitstream(data)
     if stream.codec_fingerprint != codec.fingerprint:
-        raise FormatError(f"the bitstream was made with another codec file (codec {stream.codec_fingerprint}, "
-                          f"this file is {codec.fingerprint})")
+        raise FormatError(
+            f"the bitstream was made with another codec file (codec {stream.codec_fingerprint}, "
+            f"this file is {codec.fingerprint})"
+        )
     if stream.version >= len(codec.versions):
-        raise FormatError(f"the bitstream uses version {stream.version}, which this codec file lacks "
-                          f"(it has versions 0 to {codec.newest})")
+        raise FormatError(
+            f"the bitstream uses version {stream.version}, which this codec file lacks "
+            f"(it has versions 0 to {codec.newest})"
+        )
     version = codec.versions[stream.version]
     if stream.version_fingerprint != version.fingerprint:
-        raise FormatError(f"the bitstream uses a version {stream.version} other than this codec file's "
-                          f"(fingerprint {stream.version_fingerprint}, the file has {version.fingerprint})")
+        raise FormatError(
+            f"the bitstream uses a version {stream.version} other than this codec file's "
+            f"(fingerprint {stream.version_fingerprint}, the file has {version.fingerprint})"
+        )
     if stream.channels != version.width:
-        raise FormatError(f"the bitstream has {stream.channels} latent channels, version {stream.version} "
-                          f"has {version.width}")
+        raise FormatError(
+            f"the bitstream has {stream.channels} latent channels, version {stream.version} has {version.width}"
+        )
     return stream
 
 
@@ -188,10 +203,8 @@ def check_bitstream(codec: Codec, data: bytes) -> ImageBitstream:
 def decode_image(codec: Codec, data: bytes) -> tuple[np.ndarray, int]:
     """Decode bitstream bytes; returns the uint8 RGB image and the version it was coded with."""
     stream = check_bitstream(codec, data)
-    symbols = decode_channels(stream.coded, codec.tables(stream.version), stream.latent_count,
-                              "bitstream latents")
-    y_hat = torch.from_numpy(symbols).float().reshape(1, stream.channels, stream.latent_height,
-                                                      stream.latent_width)
+    symbols = decode_channels(stream.coded, codec.tables(stream.version), stream.latent_count, "bitstream latents")
+    y_hat = torch.from_numpy(symbols).float().reshape(1, stream.channels, stream.latent_height, stream.latent_width)
     model = codec.model(stream.version)
     recon = model.synthesis(y_hat)[..., : stream.height, : stream.width]
     return to_uint8(recon), stream.version

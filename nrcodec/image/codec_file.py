@@ -61,8 +61,14 @@ class Version:
     info: dict[str, Any] = field(default_factory=dict)
 
     def layout(self) -> dict[str, Any]:
-        return {"id": self.id, "parent": self.parent, "mode": self.mode, "width": self.width,
-                "affine": self.affine, "tensors": dict(sorted(self.kinds.items()))}
+        return {
+            "id": self.id,
+            "parent": self.parent,
+            "mode": self.mode,
+            "width": self.width,
+            "affine": self.affine,
+            "tensors": dict(sorted(self.kinds.items())),
+        }
 
     def compute_fingerprint(self, parent_fingerprint: str) -> str:
         digest = hashlib.sha256()
@@ -135,8 +141,9 @@ def resolve_state(version: Version, parent_state: dict[str, torch.Tensor] | None
         kind = version.kinds.get(name)
         if kind == "full":
             if tuple(stored[name].shape) != shape:
-                raise FormatError(f"{where}: parameter {name!r} has shape {tuple(stored[name].shape)}, "
-                                  f"expected {shape}")
+                raise FormatError(
+                    f"{where}: parameter {name!r} has shape {tuple(stored[name].shape)}, expected {shape}"
+                )
             state[name] = stored[name]
             continue
         if parent_state is None or name not in parent_state:
@@ -152,8 +159,9 @@ def resolve_state(version: Version, parent_state: dict[str, torch.Tensor] | None
             custom = stored[name]
             missing = int(torch.Size(shape).numel()) - base.numel()
             if custom.dim() != 1 or custom.numel() != missing:
-                raise FormatError(f"{where}: parameter {name!r} stores {custom.numel()} custom values, "
-                                  f"expected {missing}")
+                raise FormatError(
+                    f"{where}: parameter {name!r} stores {custom.numel()} custom values, expected {missing}"
+                )
             state[name] = grow(base, shape, custom)
         else:
             raise FormatError(f"{where}: parameter {name!r} has unknown storage kind {kind!r}")
@@ -200,8 +208,18 @@ def _version_from_chunk(payload: bytes, index: int) -> Version:
     info = meta.get("info", {})
     if not isinstance(info, dict):
         raise FormatError(f"{where}: field 'info' is malformed")
-    return Version(vid, parent, mode, width, affine, kinds, blob(blobs, "tensors", where),
-                   blob(blobs, "tables", where), need(meta, "fingerprint", str, where), info)
+    return Version(
+        vid,
+        parent,
+        mode,
+        width,
+        affine,
+        kinds,
+        blob(blobs, "tensors", where),
+        blob(blobs, "tables", where),
+        need(meta, "fingerprint", str, where),
+        info,
+    )
 
 
 def read_codec_file(data: bytes) -> list[Version]:

@@ -38,10 +38,12 @@ class FactorizedPrior(nn.Module):
         conv = dict(kernel_size=KERNEL, stride=2, padding=KERNEL // 2)
         self.enc = nn.ModuleList([nn.Conv2d(3 if i == 0 else width, width, **conv) for i in range(LAYERS)])
         self.enc_gdn = nn.ModuleList([GDN(width) for _ in range(LAYERS - 1)])
-        self.dec = nn.ModuleList([
-            nn.ConvTranspose2d(width, 3 if i == LAYERS - 1 else width, output_padding=1, **conv)
-            for i in range(LAYERS)
-        ])
+        self.dec = nn.ModuleList(
+            [
+                nn.ConvTranspose2d(width, 3 if i == LAYERS - 1 else width, output_padding=1, **conv)
+                for i in range(LAYERS)
+            ]
+        )
         self.dec_gdn = nn.ModuleList([GDN(width, inverse=True) for _ in range(LAYERS - 1)])
         if affine:
             outs = [width] * LAYERS

@@ -40,9 +40,16 @@ class TrainSettings:
     device: str = "cpu"
 
     def describe(self, images: int) -> dict[str, Any]:
-        return {"lambda": self.lmbda, "images": images, "steps": self.steps, "crop": self.crop,
-                "batch": self.batch, "lr": self.lr, "seed": self.seed,
-                "loss": "bpp + lambda * MSE(0..255)"}
+        return {
+            "lambda": self.lmbda,
+            "images": images,
+            "steps": self.steps,
+            "crop": self.crop,
+            "batch": self.batch,
+            "lr": self.lr,
+            "seed": self.seed,
+            "loss": "bpp + lambda * MSE(0..255)",
+        }
 
 
 def resolve_device(name: str) -> str:
@@ -82,8 +89,9 @@ class _Crops:
         return torch.stack(out).float() / 255.0
 
 
-def fit(trainable: Trainable, images: list[np.ndarray], settings: TrainSettings,
-        progress: ProgressFn | None = None) -> dict[str, float]:
+def fit(
+    trainable: Trainable, images: list[np.ndarray], settings: TrainSettings, progress: ProgressFn | None = None
+) -> dict[str, float]:
     """Minimise R + λ·D on random crops; returns the mean bpp, MSE and loss of the last steps."""
     device = resolve_device(settings.device)
     torch.manual_seed(settings.seed)
@@ -93,10 +101,12 @@ def fit(trainable: Trainable, images: list[np.ndarray], settings: TrainSettings,
     params = trainable.parameters()
     densities = [p for p in params if any(p is q for q in model.entropy.parameters())]
     others = [p for p in params if not any(p is q for q in densities)]
-    optimizer = torch.optim.Adam([{"params": others}, {"params": densities, "lr": settings.lr * ENTROPY_LR_SCALE}],
-                                 lr=settings.lr)
+    optimizer = torch.optim.Adam(
+        [{"params": others}, {"params": densities, "lr": settings.lr * ENTROPY_LR_SCALE}], lr=settings.lr
+    )
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * s / max(1, settings.steps))))
+        optimizer, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * s / max(1, settings.steps)))
+    )
     aux = torch.optim.Adam([model.entropy.quantiles], lr=settings.aux_lr)
     window: list[tuple[float, float, float]] = []
     for step in range(settings.steps):
@@ -117,8 +127,9 @@ def fit(trainable: Trainable, images: list[np.ndarray], settings: TrainSettings,
         window = [*window[-49:], (bpp.item(), mse.item(), loss.item())]
         if progress is not None:
             bpp_m, mse_m, loss_m = np.mean(window, axis=0)
-            progress(step + 1, settings.steps, {"bpp": bpp_m, "psnr": 10 * math.log10(255.0**2 / mse_m),
-                                                "loss": loss_m})
+            progress(
+                step + 1, settings.steps, {"bpp": bpp_m, "psnr": 10 * math.log10(255.0**2 / mse_m), "loss": loss_m}
+            )
     model.cpu()
     trainable.frozen = {k: (m.cpu(), v.cpu()) for k, (m, v) in trainable.frozen.items()}
     bpp_m, mse_m, loss_m = np.mean(window, axis=0) if window else (math.nan, math.nan, math.nan)
@@ -143,9 +154,15 @@ class Adaptation:
     after: dict[str, float]
 
 
-def adapt(codec: Codec, images: list[np.ndarray], mode: str = "cawf", parent: int = 0,
-          settings: TrainSettings | None = None, progress: ProgressFn | None = None,
-          report: bool = True) -> Adaptation:
+def adapt(
+    codec: Codec,
+    images: list[np.ndarray],
+    mode: str = "cawf",
+    parent: int = 0,
+    settings: TrainSettings | None = None,
+    progress: ProgressFn | None = None,
+    report: bool = True,
+) -> Adaptation:
     """Add a version of ``codec`` adapted to ``images``; the codec is changed in memory only.
 
     With ``report``, rate and PSNR on ``images`` are measured before and after (real bytes)."""
@@ -155,8 +172,9 @@ def adapt(codec: Codec, images: list[np.ndarray], mode: str = "cawf", parent: in
     stats = fit(trainable, images, settings, progress)
     version = codec.append(finalize(trainable, dict(settings.describe(len(images)), train=stats)))
     after = measure(codec, version.id, images) if report else {}
-    return Adaptation(version.id, parent, mode, int(version.info["added_parameters"]), version.fingerprint,
-                      before, after)
+    return Adaptation(
+        version.id, parent, mode, int(version.info["added_parameters"]), version.fingerprint, before, after
+    )
 
 
 def parent_lambda(codec: Codec, parent: int) -> float:

@@ -127,7 +127,13 @@ def finalize(trainable: Trainable, info: dict[str, Any]) -> Version:
     added = sum(t.numel() for t in stored.values())
     tables = model.entropy.integer_tables()
     return Version(
-        id=-1, parent=trainable.parent, mode=trainable.mode, width=model.width, affine=model.affine,
-        kinds=dict(trainable.kinds), tensors_blob=pack_tensors(stored), tables_blob=pack_tables(tables),
+        id=-1,
+        parent=trainable.parent,
+        mode=trainable.mode,
+        width=model.width,
+        affine=model.affine,
+        kinds=dict(trainable.kinds),
+        tensors_blob=pack_tensors(stored),
+        tables_blob=pack_tables(tables),
         info=dict(info, added_parameters=added),
     )

@@ -26,8 +26,9 @@ LIKELIHOOD_FLOOR = 1e-9
 class EntropyBottleneck(nn.Module):
     """Per-channel factorized density of latents of shape (batch, channels, h, w)."""
 
-    def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0,
-                 tail_mass: float = 1e-9) -> None:
+    def __init__(
+        self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0, tail_mass: float = 1e-9
+    ) -> None:
         super().__init__()
         self.channels = channels
         self.tail_mass = tail_mass

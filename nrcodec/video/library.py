@@ -274,9 +274,7 @@ class Library:
             counts[n] = {"new": int(changed.sum()), "reused": int((masks[n] & ~changed).sum())}
         return self._record(session, layers, counts)
 
-    def _record(
-        self, session: int, layers: dict[str, LayerRecord], counts: dict[str, dict[str, int]]
-    ) -> SessionRecord:
+    def _record(self, session: int, layers: dict[str, LayerRecord], counts: dict[str, dict[str, int]]) -> SessionRecord:
         """The session's record: its layers plus its dense tensors, quantized and written back."""
         dense = {}
         for n, tensor in self.model.session_tensors().items():
