@@ -79,9 +79,10 @@ class ANPyC(Finetune):
         if not self._pruned:
             return
         with torch.no_grad():
-            for n, layer in ctx.model.masked_layers().items():
-                layer.weight.masked_fill_(self._pruned[n], 0.0)
-                layer.invalidate()
+            layers = ctx.model.masked_layers()
+            for n, pruned in self._pruned.items():
+                layers[n].weight.masked_fill_(pruned, 0.0)
+                layers[n].invalidate()
 
     def after_epoch(self, ctx: SessionContext, epoch: int) -> None:
         start = ctx.epochs - ctx.epochs // 3
