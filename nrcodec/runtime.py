@@ -1,0 +1,113 @@
+"""The one dialect of both halves: which device runs, how a model trains, how a long loop reports.
+
+Video sessions and image codecs train with different losses and loop lengths, but a user sets them
+the same way (``--device``, ``--lr``, ``--seed``...), the CLI draws one kind of progress bar for both,
+and what a model was trained with is stored beside it; so these records are shared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from nrcodec.errors import InputError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA, then MPS, then CPU; an unavailable explicit choice is an input error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name not in DEVICES:
+        raise InputError(f"unknown device {name!r}; use {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but CUDA is not available; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise InputError("--device mps was asked for but MPS is not available; use --device cpu or auto")
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How a model is optimised; stored with what it made, so a run can be reproduced.
+
+    Shared: ``lr``, ``batch_size``, ``seed``. A video session runs ``epochs`` passes over its
+    frames with a linear ``warmup`` and loss α·L1 + (1 − α)·(1 − SSIM), α = ``l1_weight``. An image
+    codec runs ``steps`` batches of random ``crop``-pixel crops minimising R + ``lmbda``·D, its
+    entropy model's quantiles learning at ``aux_lr``.
+    """
+
+    epochs: int = 0
+    batch_size: int = 8
+    lr: float = 3e-4
+    warmup: float = 0.1
+    l1_weight: float = 0.7
+    seed: int = 0
+    steps: int = 2000
+    lmbda: float = 0.01
+    crop: int = 256
+    aux_lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        checks = (
+            (self.epochs >= 0, "epochs must be >= 0"),
+            (self.steps >= 0, "steps must be >= 0"),
+            (self.batch_size >= 1, "batch size must be >= 1"),
+            (math.isfinite(self.lr) and self.lr > 0, "learning rate must be > 0"),
+            (0 <= self.warmup <= 1, "warm-up must be a fraction in [0, 1]"),
+            (0 <= self.l1_weight <= 1, "L1 weight must be in [0, 1]"),
+            (math.isfinite(self.lmbda) and self.lmbda > 0, "lambda must be > 0"),
+            (self.crop >= 1, "crop must be >= 1 pixel"),
+            (math.isfinite(self.aux_lr) and self.aux_lr > 0, "aux learning rate must be > 0"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise InputError(message)
+
+    def session_json(self) -> dict[str, Any]:
+        """What a video session stores under ``training`` (keys fixed by the archive format)."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "warmup": self.warmup,
+            "l1_weight": self.l1_weight,
+            "seed": self.seed,
+        }
+
+    def codec_json(self, images: int) -> dict[str, Any]:
+        """What an image codec version stores about its training (keys fixed by the codec file)."""
+        return {
+            "lambda": self.lmbda,
+            "images": images,
+            "steps": self.steps,
+            "crop": self.crop,
+            "batch": self.batch_size,
+            "lr": self.lr,
+            "seed": self.seed,
+            "loss": "bpp + lambda * MSE(0..255)",
+        }
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """One tick of a long loop: ``done`` of ``total`` units (epochs or steps) and running figures."""
+
+    done: int
+    total: int
+    loss: float
+    psnr: float
+    elapsed: float
+    bpp: float | None = None
+
+
+Progress = Callable[[StepReport], None]
