@@ -1,4 +1,5 @@
-"""Errors a user can cause. The CLI turns each into one line on stderr and exit code 1."""
+"""Errors a user can cause. The CLI turns each into one line on stderr: exit code 2 for a
+``UsageError``, 1 for the others."""
 
 
 class NrcodecError(Exception):
@@ -7,6 +8,11 @@ class NrcodecError(Exception):
 
 class InputError(NrcodecError):
     """A file or argument the user gave cannot be used (unreadable video, bad range, ...)."""
+
+
+class UsageError(InputError):
+    """An option or argument is invalid by itself (unknown key, wrong type, out of range); found
+    before any file is read or written."""
 
 
 class FormatError(NrcodecError):

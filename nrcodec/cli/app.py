@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nrcodec import __version__
-from nrcodec.errors import NrcodecError
+from nrcodec.errors import NrcodecError, UsageError
 
 app = typer.Typer(
     name="nrcodec",
@@ -52,8 +53,8 @@ def user_errors() -> Iterator[None]:
     except NrcodecError as exc:
         if _state["debug"]:
             raise
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
-        raise typer.Exit(1) from None
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+        raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written")
         raise typer.Exit(130) from None
