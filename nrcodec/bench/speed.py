@@ -16,11 +16,12 @@ import torch
 
 from nrcodec.format import entropy, nrc
 from nrcodec.format.entropy import FrequencyTable
-from nrcodec.video.library import DECODE_BATCH, Library, LibraryConfig
+from nrcodec.runtime import TrainSettings
+from nrcodec.video.decoder import DECODE_BATCH
+from nrcodec.video.library import Library
 from nrcodec.video.model import Supernet, preset
-from nrcodec.video.strategies.base import SessionContext
-from nrcodec.video.strategies.pnr import PNR
-from nrcodec.video.training import TrainSettings, reconstruction_loss
+from nrcodec.video.records import LibraryConfig
+from nrcodec.video.trainer import reconstruction_loss
 
 
 def _sync(device: torch.device) -> None:
@@ -29,11 +30,12 @@ def _sync(device: torch.device) -> None:
 
 
 def _step_time(model: Supernet, masked: bool, steps: int, batch: int, device: torch.device) -> float:
-    ctx = SessionContext(model, 2, 0.3)
-    strategy = PNR()
-    strategy.begin_session(ctx)
     for layer in model.masked_layers().values():
-        layer.use_scores = masked
+        layer.reset_scores()
+        if masked:
+            layer.select_by_scores(0.3)
+        else:
+            layer.select_all()
     params = [p for n, p in model.named_parameters() if masked or not n.endswith("score")]
     optimizer = torch.optim.Adam(params, lr=1e-4, fused=device.type in ("cpu", "cuda"))
     w, h = model.arch.canvas
@@ -46,8 +48,6 @@ def _step_time(model: Supernet, masked: bool, steps: int, batch: int, device: to
         loss = reconstruction_loss(model(2, frames, 32), target, 0.7)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if masked:
-            strategy.after_backward(ctx)
         optimizer.step()
     _sync(device)
     return (time.perf_counter() - start) / steps
@@ -110,7 +110,7 @@ def archive_vs_bound(preset_name: str, frames: np.ndarray, epochs: int = 2) -> d
     """Bytes of one real session chunk against the ideal code length of its masks and weights."""
     chosen = preset(preset_name)
     library = Library(LibraryConfig(chosen.name, chosen.architecture))
-    frozen = library.frozen()
+    frozen = library.state.frozen()
     result = library.add_session(frames, "bench", 25.0, TrainSettings(epochs, chosen.batch_size, chosen.lr))
     size = nrc.CodedSize()
     chunk = nrc.encode_session(result.record, frozen, size)

@@ -24,10 +24,10 @@ from nrcodec.bench.rd import bd_rates, fmt, markdown_table, psnr_at_bpp
 from nrcodec.errors import InputError
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import psnr
+from nrcodec.runtime import TrainSettings
 from nrcodec.video.archive import Archive
-from nrcodec.video.library import LibraryConfig
 from nrcodec.video.model import Architecture, Preset
-from nrcodec.video.training import TrainSettings
+from nrcodec.video.records import LibraryConfig
 
 BENCH_EPOCHS = 50
 """Epochs per session by default: fewer than the presets' so that the default run fits 30 minutes on 2 CPU cores."""
@@ -178,7 +178,7 @@ def pnr_run(
     for (name, frames, _), (result, encode_s), nbytes, (quality, decode_s), mask in zip(
         clips, added, archive.session_bytes, _decode_all(path, clips, device), masks
     ):
-        meta = result.result.record.meta
+        info = result.info
         points.append(
             _point(
                 f"nrcodec {size.label}",
@@ -190,12 +190,12 @@ def pnr_run(
                 encode_s,
                 decode_s,
                 {
-                    "session": result.result.session,
+                    "session": info.session,
                     "chunk_bytes": nbytes,
                     "header_share": round(share, 1),
                     "mask_bytes": round(mask),
-                    "new_weights": meta["new_weights"],
-                    "reused_weights": meta["reused_weights"],
+                    "new_weights": info.new_weights,
+                    "reused_weights": info.reused_weights,
                 },
             )
         )
@@ -205,7 +205,7 @@ def pnr_run(
         "width": size.width,
         "weights": config.architecture.weight_count(),
         "file_bytes": path.stat().st_size,
-        "capacity_used": archive.library.capacity_report()["used"],
+        "capacity_used": archive.library.state.capacity().used,
         "new_weights": sum(p.extra["new_weights"] for p in points),
         "mask_bytes": round(sum(masks)),
     }
@@ -286,36 +286,14 @@ def run_video_bench(
         points += pnr_points
         runs.append(summary)
         if index in matched:
-            total = sum(p.bytes for p in pnr_points)
-            stl_points, stl_summary = stl_run(
-                clips,
-                chosen,
-                total,
-                (total - summary["mask_bytes"]) / summary["new_weights"],
-                settings,
-                workdir,
-                device,
-                say,
+            stl_points, stl_summary = _stl_matched(
+                clips, chosen, size, pnr_points, summary, settings, workdir, device, say
             )
-            stl_summary["matched_to"] = size.label
             points += stl_points
             stl_runs.append(stl_summary)
-    items = [name for name, _, _ in clips]
-    anchor_names = [a.name for a in anchors]
     tests = ["nrcodec"] + (["STL"] if len(stl_runs) > 1 else [])
     return {
-        "settings": {
-            "preset": chosen.name,
-            "canvas": list(chosen.architecture.canvas),
-            "sizes": [s.label for s in sizes],
-            "epochs": settings.epochs,
-            "batch_size": settings.batch_size,
-            "lr": settings.lr,
-            "stl": stl,
-            "anchors": [
-                {"name": a.name, "encoder": a.encoder, "crfs": list(a.crfs), "options": a.options} for a in anchors
-            ],
-        },
+        "settings": _settings_json(chosen, sizes, settings, stl, anchors),
         "clips": [
             {"name": n, "frames": int(f.shape[0]), "width": int(f.shape[2]), "height": int(f.shape[1]), "fps": fps}
             for n, f, fps in clips
@@ -323,7 +301,44 @@ def run_video_bench(
         "nrcodec_runs": runs,
         "stl_runs": stl_runs,
         "points": [p.to_json() for p in points],
-        "bd_rate": bd_rates(points, tests, anchor_names, items),
+        "bd_rate": bd_rates(points, tests, [a.name for a in anchors], [name for name, _, _ in clips]),
+    }
+
+
+def _stl_matched(
+    clips: list[Clip],
+    chosen: Preset,
+    size: Size,
+    pnr_points: list[RDPoint],
+    summary: dict[str, Any],
+    settings: TrainSettings,
+    workdir: Path,
+    device: torch.device,
+    say: Say,
+) -> tuple[list[RDPoint], dict[str, Any]]:
+    """The STL run that spends what the PNR run of ``size`` spent, at PNR's bytes per new weight."""
+    total = sum(p.bytes for p in pnr_points)
+    bytes_per_weight = (total - summary["mask_bytes"]) / summary["new_weights"]
+    points, stl_summary = stl_run(clips, chosen, total, bytes_per_weight, settings, workdir, device, say)
+    stl_summary["matched_to"] = size.label
+    return points, stl_summary
+
+
+def _settings_json(
+    chosen: Preset, sizes: list[Size], settings: TrainSettings, stl: str, anchors: list[VideoAnchor]
+) -> dict[str, Any]:
+    """What the bench ran with: preset, operating points, training and the anchors' configurations."""
+    return {
+        "preset": chosen.name,
+        "canvas": list(chosen.architecture.canvas),
+        "sizes": [s.label for s in sizes],
+        "epochs": settings.epochs,
+        "batch_size": settings.batch_size,
+        "lr": settings.lr,
+        "stl": stl,
+        "anchors": [
+            {"name": a.name, "encoder": a.encoder, "crfs": list(a.crfs), "options": a.options} for a in anchors
+        ],
     }
 
 
@@ -338,10 +353,23 @@ def video_curves(result: dict[str, Any]) -> dict[str, dict[str, list[tuple[float
 
 def video_markdown(result: dict[str, Any]) -> str:
     """README-ready tables: nrcodec and STL points with each anchor's PSNR at the same bpp, BD-rates, speed."""
+    anchors = [a["name"] for a in result["settings"]["anchors"]]
+    notes = _undefined_bd_notes(result)
+    return (
+        _markdown_head(result)
+        + _points_table(result, anchors)
+        + "\nBD-rate (Bjøntegaard, Akima; negative = nrcodec needs fewer bits at equal PSNR):\n\n"
+        + _bd_table(result)
+        + ("\nUndefined BD-rates:\n\n" + notes if notes else "")
+        + "\nAnchors:\n\n"
+        + _anchor_table(result, anchors)
+    )
+
+
+def _markdown_head(result: dict[str, Any]) -> str:
+    """Device, versions and how every figure below was measured."""
     s = result["settings"]
-    anchors = [a["name"] for a in s["anchors"]]
-    curves = video_curves(result)
-    head = (
+    return (
         f"Device: {result['device_name']} ({result['device']}); "
         + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
         + f"\n\nnrcodec: preset {s['preset']} (canvas {s['canvas'][0]}x{s['canvas'][1]}), {s['epochs']} epochs per "
@@ -351,6 +379,11 @@ def video_markdown(result: dict[str, Any]) -> str:
         "n/a outside its CRF range). Anchors encode 4:2:0 with their default threading and CPU-specific assembly, so "
         "their bytes can differ slightly from run to run; nrcodec's encode time is its training time.\n\n"
     )
+
+
+def _points_table(result: dict[str, Any], anchors: list[str]) -> str:
+    """One row per nrcodec or STL point, with each anchor's PSNR at the same bpp."""
+    curves = video_curves(result)
     rows = []
     for p in result["points"]:
         if p["codec"].split(" ")[0] not in ("nrcodec", "STL"):
@@ -368,10 +401,14 @@ def video_markdown(result: dict[str, Any]) -> str:
                 f"{p['decode_fps']:.1f}",
             ]
         )
-    table = markdown_table(
+    return markdown_table(
         ["clip", "codec", "bytes", "bpp", "PSNR", *[f"{a} @bpp" for a in anchors], "encode s", "decode fps"], rows
     )
-    bd_rows = [
+
+
+def _bd_table(result: dict[str, Any]) -> str:
+    """BD-rate of every test curve against every anchor, per clip and on average."""
+    rows = [
         [
             r["test"],
             r["anchor"],
@@ -380,11 +417,25 @@ def video_markdown(result: dict[str, Any]) -> str:
         ]
         for r in result["bd_rate"]
     ]
-    bd = markdown_table(["test", "anchor", *[c["name"] for c in result["clips"]], "mean"], bd_rows)
-    speed_rows = []
+    return markdown_table(["test", "anchor", *[c["name"] for c in result["clips"]], "mean"], rows)
+
+
+def _undefined_bd_notes(result: dict[str, Any]) -> str:
+    """One line per undefined BD-rate, with the reason."""
+    return "".join(
+        f"- {r['test']} vs {r['anchor']}, {item}: {v['note']}\n"
+        for r in result["bd_rate"]
+        for item, v in r["items"].items()
+        if v["bd_rate"] is None
+    )
+
+
+def _anchor_table(result: dict[str, Any], anchors: list[str]) -> str:
+    """Each anchor's encoder, the bpp and PSNR range it covered, and its speed."""
+    rows = []
     for a in anchors:
         mine = [p for p in result["points"] if p["codec"] == a]
-        speed_rows.append(
+        rows.append(
             [
                 a,
                 mine[0]["encoder"],
@@ -394,21 +445,4 @@ def video_markdown(result: dict[str, Any]) -> str:
                 f"{np.mean([p['decode_fps'] for p in mine]):.0f}",
             ]
         )
-    speed = markdown_table(
-        ["anchor", "encoder", "bpp range", "PSNR range", "encode s / clip", "decode fps"], speed_rows
-    )
-    notes = "".join(
-        f"- {r['test']} vs {r['anchor']}, {item}: {v['note']}\n"
-        for r in result["bd_rate"]
-        for item, v in r["items"].items()
-        if v["bd_rate"] is None
-    )
-    return (
-        head
-        + table
-        + "\nBD-rate (Bjøntegaard, Akima; negative = nrcodec needs fewer bits at equal PSNR):\n\n"
-        + bd
-        + ("\nUndefined BD-rates:\n\n" + notes if notes else "")
-        + "\nAnchors:\n\n"
-        + speed
-    )
+    return markdown_table(["anchor", "encoder", "bpp range", "PSNR range", "encode s / clip", "decode fps"], rows)

@@ -18,6 +18,8 @@ from rich.progress import (
 
 from nrcodec import __version__
 from nrcodec.cli.app import err
+from nrcodec.runtime import Progress as StepProgress
+from nrcodec.runtime import StepReport
 
 
 @contextmanager
@@ -37,6 +39,18 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
     with bar:
         bar.add_task(description, total=total, status="")
         yield bar
+
+
+@contextmanager
+def step_bar(description: str, total: int) -> Iterator[StepProgress]:
+    """A progress bar fed by a training loop's ``StepReport``s (loss, PSNR and bpp when known)."""
+    with progress_bar(description, total) as bar:
+
+        def report(r: StepReport) -> None:
+            status = f"loss {r.loss:.4f} PSNR {r.psnr:.2f} dB" + ("" if r.bpp is None else f" {r.bpp:.3f} bpp")
+            bar.update(bar.task_ids[0], completed=r.done, status=status)
+
+        yield report
 
 
 def device_name(device: torch.device) -> str:

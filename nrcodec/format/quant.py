@@ -1,4 +1,4 @@
-"""Symmetric 8-bit quantization of weights, per output channel or per tensor.
+"""Symmetric ``BITS``-bit quantization of weights, per output channel or per tensor.
 
 Dequantization is one float32 multiply, ``q * scale``, which is exactly rounded in IEEE
 arithmetic: numpy here and torch in the model give the same bits, so what the encoder trains
@@ -12,6 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 GRANULARITIES = ("channel", "tensor")
+BITS = 8
+"""Every stored weight is a signed integer of this many bits (the archive format assumes 8)."""
+LEVELS = (1 << (BITS - 1)) - 1
+"""Largest magnitude of a quantized value: symmetric, so -LEVELS..LEVELS."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def quantize(values: np.ndarray, rows: np.ndarray, num_rows: int, granularity: s
         raise ValueError(f"unknown quantization granularity {granularity!r}")
     peak = np.zeros(num_rows, dtype=np.float32)
     np.maximum.at(peak, rows, np.abs(values))
-    scales = (peak / np.float32(127)).astype(np.float32)
+    scales = (peak / np.float32(LEVELS)).astype(np.float32)
     safe = np.where(scales > 0, scales, np.float32(1))
-    q = np.clip(np.rint(values / safe[rows]), -127, 127).astype(np.int8)
+    q = np.clip(np.rint(values / safe[rows]), -LEVELS, LEVELS).astype(np.int8)
     return Quantized(q, scales)

@@ -3,7 +3,8 @@
 A layer holds the shared weights θ, scores ρ of the same shape, the frozen set M (weights
 earlier sessions own), and a per-session bias. In training the mask is the top-c% of |ρ| with
 a straight-through gradient; for decoding a fixed mask is installed and the effective weight
-``where(mask, θ, 0)`` is computed once and cached.
+``where(mask, θ, 0)`` is computed once and cached. A strategy picks one of three selections per
+session: ``select_by_scores`` (top-c% of ρ), ``select_all`` (dense) or ``fix_mask`` (a given mask).
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class MaskedLayer(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_features))
         self.register_buffer("frozen", torch.zeros(weight_shape, dtype=torch.bool))
         self.fan_in = fan_in
-        self.capacity = 1.0
-        self.use_scores = True
+        self._capacity = 1.0
+        self._use_scores = True
         self._fixed_mask: torch.Tensor | None = None
         self._cached: torch.Tensor | None = None
         self._hint: float | None = None
@@ -89,7 +90,7 @@ class MaskedLayer(nn.Module):
         """This step's top-c% of |ρ|; the threshold is remembered as the next step's hint."""
         with torch.no_grad():
             magnitude = self.score.abs()
-            value = top_k_threshold(magnitude, top_k_count(self.weight.numel(), self.capacity), self._hint)
+            value = top_k_threshold(magnitude, top_k_count(self.weight.numel(), self._capacity), self._hint)
             self._hint = float(value)
             return magnitude >= value
 
@@ -97,9 +98,19 @@ class MaskedLayer(nn.Module):
         """The boolean mask in force now: the fixed one, else the top-c% of the scores."""
         if self._fixed_mask is not None:
             return self._fixed_mask
-        if not self.use_scores:
+        if not self._use_scores:
             return torch.ones_like(self.weight, dtype=torch.bool)
         return self.score_mask()
+
+    def select_by_scores(self, capacity: float) -> None:
+        """Train the top ``capacity`` of |ρ| (PNR, WSN)."""
+        self.fix_mask(None)
+        self._use_scores, self._capacity = True, capacity
+
+    def select_all(self) -> None:
+        """Use every weight, no scores (a shared dense network)."""
+        self.fix_mask(None)
+        self._use_scores = False
 
     def fix_mask(self, mask: torch.Tensor | None) -> None:
         """Install a fixed mask (decoding, or training with a given subnetwork); None clears it."""
@@ -113,7 +124,7 @@ class MaskedLayer(nn.Module):
             return self._cached
         if self._fixed_mask is not None:
             return self.weight * self._fixed_mask
-        if not self.use_scores:
+        if not self._use_scores:
             return self.weight
         mask = self.score_mask()
         return _MaskedWeight.apply(self.weight, self.score, mask, mask & ~self.frozen)

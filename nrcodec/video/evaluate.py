@@ -2,73 +2,120 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nrcodec.errors import InputError
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
-from nrcodec.video.archive import Archive
+from nrcodec.video.library import Library
 
 
-def evaluate(archive: Archive, sources: dict[int, np.ndarray], matrix: bool = False) -> dict[str, Any]:
-    """Decode each session given a source and compare; returns the ``eval --json`` object.
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
 
-    ``matrix`` adds the transfer matrix of the PNR paper: cell (i, j) is the PSNR of video j as
-    session i's subnetwork (mask, head, biases) produces it from video j's frame IDs. The diagonal is
-    the normal decode; the lower triangle shows forgetting, the upper one how alike the videos are.
-    """
-    records = archive.library.records
-    rows = []
-    trimmed: dict[int, np.ndarray] = {}
-    for session in sorted(sources):
-        if not 1 <= session <= len(records):
-            raise InputError(f"--source names session {session}, but the archive has {len(records)} sessions")
-        record = records[session - 1]
-        source = sources[session]
-        w, h = record.meta["placement"]["source"]
-        if source.shape[1:3] != (h, w):
-            raise InputError(
-                f"source for session {session} is {source.shape[2]}x{source.shape[1]}, "
-                f"but session {session} was {w}x{h}; give the file it was added from"
-            )
-        if source.shape[0] < record.frames:
-            raise InputError(
-                f"source for session {session} has {source.shape[0]} frames, the session has {record.frames}"
-            )
-        trimmed[session] = source = source[: record.frames]
-        decoded = archive.library.decode(session)
-        rows.append(
-            {
-                "session": session,
-                "name": record.name,
-                "psnr_at_add": record.meta.get("psnr"),
-                "psnr_now": round(psnr(source, decoded), 4),
-                "ms_ssim_at_add": record.meta.get("ms_ssim"),
-                "ms_ssim_now": _round(ms_ssim_video(source, decoded)),
-            }
+
+@dataclass(frozen=True)
+class EvalRow:
+    session: int
+    name: str
+    psnr_at_add: float
+    psnr_now: float
+    ms_ssim_at_add: float | None
+    ms_ssim_now: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session": self.session,
+            "name": self.name,
+            "psnr_at_add": self.psnr_at_add,
+            "psnr_now": self.psnr_now,
+            "ms_ssim_at_add": self.ms_ssim_at_add,
+            "ms_ssim_now": self.ms_ssim_now,
+        }
+
+
+@dataclass(frozen=True)
+class TransferMatrix:
+    """Cell (i, j): PSNR of video j as session i's subnetwork (mask, head, biases) produces it."""
+
+    subnetworks: list[int]
+    videos: list[int]
+    psnr: list[list[float]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subnetworks": self.subnetworks, "videos": self.videos, "psnr": self.psnr}
+
+
+@dataclass
+class EvalReport:
+    """What ``eval`` reports: per session now vs at add, the averages and backward transfer."""
+
+    sessions: list[EvalRow]
+    matrix: TransferMatrix | None = None
+    heatmap: str | None = None
+
+    def _averages(self) -> dict[str, float | None]:
+        rows = self.sessions
+        avg_psnr, bwt_psnr = average_and_bwt([r.psnr_at_add for r in rows], [r.psnr_now for r in rows])
+        both = [r for r in rows if r.ms_ssim_now is not None and r.ms_ssim_at_add is not None]
+        avg_ssim, bwt_ssim = average_and_bwt([r.ms_ssim_at_add for r in both], [r.ms_ssim_now for r in both])
+        return {
+            "avg_psnr": round(avg_psnr, 4),
+            "bwt_psnr": round(bwt_psnr, 4),
+            "avg_ms_ssim": round(avg_ssim, 6) if both else None,
+            "bwt_ms_ssim": round(bwt_ssim, 6) if both else None,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sessions": [r.to_json() for r in self.sessions], **self._averages()}
+        if self.matrix is not None:
+            out["matrix"] = self.matrix.to_json()
+        if self.heatmap is not None:
+            out["heatmap"] = self.heatmap
+        return out
+
+
+def _checked_source(library: Library, session: int, source: np.ndarray) -> np.ndarray:
+    """The source's first frames, after checking that it can be the video of ``session``."""
+    records = library.records
+    if not 1 <= session <= len(records):
+        raise InputError(f"--source names session {session}, but the archive has {len(records)} sessions")
+    info = library.state.info(session)
+    if source.shape[1:3] != (info.height, info.width):
+        raise InputError(
+            f"source for session {session} is {source.shape[2]}x{source.shape[1]}, "
+            f"but session {session} was {info.width}x{info.height}; give the file it was added from"
         )
-    avg_psnr, bwt_psnr = average_and_bwt([r["psnr_at_add"] for r in rows], [r["psnr_now"] for r in rows])
-    with_ssim = [r for r in rows if r["ms_ssim_now"] is not None and r["ms_ssim_at_add"] is not None]
-    avg_ssim, bwt_ssim = average_and_bwt(
-        [r["ms_ssim_at_add"] for r in with_ssim], [r["ms_ssim_now"] for r in with_ssim]
-    )
-    report: dict[str, Any] = {
-        "sessions": rows,
-        "avg_psnr": round(avg_psnr, 4),
-        "bwt_psnr": round(bwt_psnr, 4),
-        "avg_ms_ssim": round(avg_ssim, 6) if with_ssim else None,
-        "bwt_ms_ssim": round(bwt_ssim, 6) if with_ssim else None,
-    }
+    if source.shape[0] < info.frames:
+        raise InputError(f"source for session {session} has {source.shape[0]} frames, the session has {info.frames}")
+    return source[: info.frames]
+
+
+def evaluate(library: Library, sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
+    """Decode each session given a source and compare with it; ``matrix`` adds the transfer matrix
+    of the PNR paper (the diagonal is the normal decode; the lower triangle shows forgetting, the
+    upper one how alike the videos are)."""
+    trimmed = {session: _checked_source(library, session, sources[session]) for session in sorted(sources)}
+    rows = []
+    for session, source in trimmed.items():
+        info = library.state.info(session)
+        decoded = library.decode(session)
+        rows.append(
+            EvalRow(
+                session,
+                info.name,
+                info.psnr,
+                round(psnr(source, decoded), 4),
+                info.ms_ssim,
+                _round(ms_ssim_video(source, decoded)),
+            )
+        )
+    report = EvalReport(rows)
     if matrix:
         videos = sorted(trimmed)
-        subnetworks = list(range(1, len(records) + 1))
-        grid = [
-            [round(psnr(trimmed[j], archive.library.decode(j, subnetwork=i)), 4) for j in videos] for i in subnetworks
-        ]
-        report["matrix"] = {"subnetworks": subnetworks, "videos": videos, "psnr": grid}
+        subnetworks = list(range(1, len(library.records) + 1))
+        grid = [[round(psnr(trimmed[j], library.decode(j, subnetwork=i)), 4) for j in videos] for i in subnetworks]
+        report.matrix = TransferMatrix(subnetworks, videos, grid)
     return report
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)

@@ -1,6 +1,6 @@
 """Placing a video on the supernet's canvas and taking decoded frames back to the video's size.
 
-A video is scaled to fit inside the canvas (never upscaled unless asked), centred, and the
+A video is scaled to fit inside the canvas (never upscaled), centred, and the
 loss only sees that region; decoded frames are cropped and scaled back to the source size so
 that PSNR is measured where the user's pixels are.
 """
@@ -24,11 +24,9 @@ class Placement:
     offset: tuple[int, int]
 
     @classmethod
-    def compute(cls, source: tuple[int, int], canvas: tuple[int, int], upscale: bool = False) -> Placement:
+    def compute(cls, source: tuple[int, int], canvas: tuple[int, int]) -> Placement:
         (w, h), (cw, ch) = source, canvas
-        scale = min(cw / w, ch / h)
-        if not upscale:
-            scale = min(scale, 1.0)
+        scale = min(cw / w, ch / h, 1.0)
         fw = min(cw, max(1, round(w * scale)))
         fh = min(ch, max(1, round(h * scale)))
         return cls((w, h), (fw, fh), ((cw - fw) // 2, (ch - fh) // 2))

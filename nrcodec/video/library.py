@@ -1,12 +1,10 @@
-"""A video library in memory: the supernet plus the records of every session so far.
+"""A video library in memory: a session goes in as frames and comes out as a record.
 
-``add_session`` trains one video as a new session, freezes and quantizes what it made new and
-returns its record; ``decode`` rebuilds any session's frames; ``Library.rebuild`` makes the
-same library from records alone (what a fresh process does with an archive). With a forget-free
-strategy, free weights are put back to their seeded initial values after every session, so adding
-a session gives the same result whether the library was just trained or reopened from a file.
-With a strategy that is not forget-free, a session records every weight it changed and every
-session decodes with the latest weights.
+``add_session`` is ``start_session`` (get the supernet ready, remember what must not move),
+the one training loop (``trainer``), and ``finish_session`` (``freezer`` turns what the session
+made into a record, which is then measured). ``decode`` rebuilds any session's frames
+(``decoder``); ``Library.rebuild`` makes the same library from records alone, which is what a
+fresh process does with an archive. The pieces live in their own modules; this class wires them.
 """
 
 from __future__ import annotations
@@ -17,138 +15,63 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrcodec.errors import FormatError, FrozenWeightError, InputError
-from nrcodec.format.quant import GRANULARITIES, Quantized, quantize
-from nrcodec.format.session import LayerRecord, SessionRecord, rows_of
+from nrcodec.errors import FrozenWeightError, InputError
+from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import ms_ssim_video, psnr
-from nrcodec.video.frames import Placement, to_source, to_training
-from nrcodec.video.model import Architecture, Supernet
-from nrcodec.video.strategies import Recall, SessionContext, make_strategy
-from nrcodec.video.training import Progress, TrainSettings, run_session
-
-DECODE_BATCH = 8
-
-
-@dataclass(frozen=True)
-class LibraryConfig:
-    """Archive-wide settings, fixed when the library is created."""
-
-    preset: str
-    architecture: Architecture
-    capacity: float = 0.3
-    strategy: str = "pnr"
-    strategy_options: dict[str, Any] = field(default_factory=dict)
-    quantization: str = "tensor"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.capacity <= 1:
-            raise InputError(f"capacity must be in (0, 1], got {self.capacity}")
-        if self.quantization not in GRANULARITIES:
-            raise InputError(f"quantization must be one of {', '.join(GRANULARITIES)}")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "preset": self.preset,
-            "architecture": self.architecture.to_json(),
-            "capacity": self.capacity,
-            "strategy": self.strategy,
-            "strategy_options": self.strategy_options,
-            "quantization": self.quantization,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> LibraryConfig:
-        try:
-            config = cls(
-                preset=str(data["preset"]),
-                architecture=Architecture.from_json(data["architecture"]),
-                capacity=float(data["capacity"]),
-                strategy=str(data["strategy"]),
-                strategy_options=dict(data["strategy_options"]),
-                quantization=str(data["quantization"]),
-                seed=int(data["seed"]),
-            )
-            make_strategy(config.strategy, **config.strategy_options)
-        except (KeyError, TypeError, ValueError, InputError) as exc:
-            raise FormatError(f"archive header: settings are malformed ({exc})") from None
-        return config
-
-
-@dataclass
-class SessionResult:
-    session: int
-    record: SessionRecord
-    psnr: float
-    ms_ssim: float | None
-    seconds: float
-    notices: list[str]
-    frozen_before: dict[str, np.ndarray]
-    """The frozen set the session started from: what its chunk's mask coding is conditioned on."""
+from nrcodec.runtime import Progress, TrainSettings
+from nrcodec.video.decoder import Decoder
+from nrcodec.video.frames import Placement, to_training
+from nrcodec.video.freezer import Freezer, Frozen
+from nrcodec.video.records import LibraryConfig, SessionInfo
+from nrcodec.video.state import LibraryState
+from nrcodec.video.strategies import Recall, SessionContext, Strategy
+from nrcodec.video.trainer import reconstruction_loss, train_session
 
 
 @dataclass
 class Pending:
-    """A session between ``start_session`` and ``finish_session``."""
+    """A session between ``start_session`` and ``finish_session``: its context and what it must
+    not change."""
 
     ctx: SessionContext
-    placement: Placement
     frozen_before: dict[str, np.ndarray]
     snapshot: dict[str, torch.Tensor]
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks CUDA, then MPS, then CPU; an unavailable explicit choice is an input error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for but CUDA is not available; use --device cpu or auto")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise InputError("--device mps was asked for but MPS is not available; use --device cpu or auto")
-    if name not in ("cpu", "cuda", "mps"):
-        raise InputError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
-    return torch.device(name)
+@dataclass
+class SessionResult:
+    """A finished session: its record (what the archive stores), its metadata, and the frozen set it
+    started from (what its chunk's mask coding is conditioned on)."""
 
-
-def _quantize_tensor(tensor: torch.Tensor, positions: np.ndarray, granularity: str) -> Quantized:
-    values = tensor.detach().cpu().numpy().reshape(-1)[positions]
-    rows = rows_of(tuple(tensor.shape))[positions]
-    return quantize(values, rows, tensor.shape[0], granularity)
-
-
-def _write_positions(tensor: torch.Tensor, positions: np.ndarray, quantized: Quantized) -> None:
-    rows = rows_of(tuple(tensor.shape))[positions]
-    values = torch.from_numpy(quantized.dequantize(rows)).to(tensor.device)
-    index = torch.from_numpy(np.flatnonzero(positions)).to(tensor.device)
-    with torch.no_grad():
-        tensor.view(-1)[index] = values
+    record: SessionRecord
+    info: SessionInfo
+    seconds: float
+    frozen_before: dict[str, np.ndarray]
+    notices: list[str] = field(default_factory=list)
 
 
 class Library:
     def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
-        self.config = config
-        self.device = torch.device(device)
-        torch.manual_seed(config.seed)
-        self.model = Supernet(config.architecture).to(self.device)
-        self.model.eval()
-        self.strategy = make_strategy(config.strategy, **config.strategy_options)
-        self.records: list[SessionRecord] = []
-        self._initial = {name: layer.weight.detach().clone() for name, layer in self.layers.items()}
+        self.state = LibraryState(config, torch.device(device))
+        self.freezer = Freezer(self.state.model, config.quantization)
+        self.decoder = Decoder(self.state.model)
 
     @property
-    def layers(self) -> dict[str, Any]:
-        return self.model.masked_layers()
+    def config(self) -> LibraryConfig:
+        return self.state.config
 
-    def frozen(self) -> dict[str, np.ndarray]:
-        """The flat frozen set M of each masked layer."""
-        return {name: layer.frozen.cpu().numpy().reshape(-1).copy() for name, layer in self.layers.items()}
+    @property
+    def model(self) -> Any:
+        return self.state.model
 
-    # ------------------------------------------------------------------ training
+    @property
+    def strategy(self) -> Strategy:
+        return self.state.strategy
+
+    @property
+    def records(self) -> list[SessionRecord]:
+        return self.state.records
+
     def add_session(
         self,
         frames: np.ndarray,
@@ -156,36 +79,57 @@ class Library:
         fps: float,
         settings: TrainSettings,
         progress: Progress | None = None,
-        upscale: bool = False,
-        extra_meta: dict[str, Any] | None = None,
+        source: str | None = None,
     ) -> SessionResult:
         """Learn ``frames`` (T, H, W, 3) uint8 as the next session, then freeze it."""
-        pending = self.start_session(frames, upscale)
-        seconds = run_session(
-            pending.ctx, self.strategy, to_training(frames, pending.placement), pending.placement, settings, progress
-        )
-        return self.finish_session(pending, frames, name, fps, settings, seconds, extra_meta)
+        pending = self.start_session(frames, settings)
+        targets = to_training(frames, pending.ctx.placement)
+        seconds = train_session(pending.ctx, self.strategy, targets, settings, progress)
+        return self.finish_session(pending, frames, name, fps, settings, seconds, source)
 
-    def start_session(self, frames: np.ndarray, upscale: bool = False) -> Pending:
+    def start_session(self, frames: np.ndarray, settings: TrainSettings) -> Pending:
         """Get the supernet ready for the next session and remember what it must not change."""
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] < 1:
             raise InputError("frames must be a non-empty (T, H, W, 3) uint8 array")
         session = len(self.records) + 1
-        placement = Placement.compute((frames.shape[2], frames.shape[1]), self.config.architecture.canvas, upscale)
+        placement = Placement.compute((frames.shape[2], frames.shape[1]), self.config.architecture.canvas)
         if self.records:
-            self._load_dense(self.records[-1])
+            self.decoder.load_dense(self.records[-1])
         self.model.prepare(frames.shape[0], self.config.seed * 1000 + session)
-        frozen_before = self.frozen()
-        snapshot = {n: layer.weight.detach().clone() for n, layer in self.layers.items()}
-        ctx = SessionContext(self.model, session, self.config.capacity, list(self.records), self.recall)
+        frozen_before = self.state.frozen()
+        snapshot = {n: layer.weight.detach().clone() for n, layer in self.state.layers.items()}
+        ctx = SessionContext(
+            model=self.model,
+            session=session,
+            capacity=self.config.capacity,
+            placement=placement,
+            num_frames=frames.shape[0],
+            epochs=settings.epochs,
+            batch_size=max(1, min(settings.batch_size, frames.shape[0])),
+            loss=lambda out, target: reconstruction_loss(out, target, settings.l1_weight),
+            records=list(self.records),
+            recall=self.recall,
+            notices=self._notices(placement, frozen_before),
+        )
+        return Pending(ctx, frozen_before, snapshot)
+
+    def _notices(self, placement: Placement, frozen_before: dict[str, np.ndarray]) -> list[str]:
+        notices = []
         if placement.fit != placement.source:
             (w, h), (fw, fh) = placement.source, placement.fit
-            ctx.notices.append(
+            notices.append(
                 f"{w}x{h} frames are scaled to {fw}x{fh} to fit the {self.config.preset} canvas; quality is "
                 "measured at the source size (a larger preset keeps more detail)"
             )
-        self._check_space(ctx, frozen_before)
-        return Pending(ctx, placement, frozen_before, snapshot)
+        capacity = self.config.capacity
+        for n, frozen in frozen_before.items():
+            free = 1 - frozen.mean()
+            if free < capacity:
+                notices.append(
+                    f"layer {n} has {free:.0%} free weights for a {capacity:.0%} subnetwork; "
+                    "this session trains what is free and reuses frozen weights for the rest"
+                )
+        return notices
 
     def finish_session(
         self,
@@ -195,152 +139,59 @@ class Library:
         fps: float,
         settings: TrainSettings,
         seconds: float,
-        extra_meta: dict[str, Any] | None = None,
+        source: str | None = None,
     ) -> SessionResult:
         """Store what the model now holds as the session: freeze or record changes, measure it."""
-        ctx, frozen_before, snapshot = pending.ctx, pending.frozen_before, pending.snapshot
-        session = ctx.session
-        masks = {n: m.cpu().numpy().reshape(-1) for n, m in self.strategy.final_masks(ctx).items()}
-        if self.strategy.forget_free:
-            for n, layer in self.layers.items():
-                was_frozen = torch.from_numpy(frozen_before[n]).view_as(layer.frozen).to(self.device)
-                if not torch.equal(layer.weight[was_frozen], snapshot[n][was_frozen]):
-                    raise FrozenWeightError(f"session {session} changed frozen weights of {n}; refusing to write")
-            record = self._freeze(session, masks, frozen_before)
-        else:
-            record = self._store_changed(session, masks, snapshot)
-        record.meta.update(self.strategy.session_meta(ctx))
-        record.meta.update(
-            {
-                "name": name,
-                "frames": int(frames.shape[0]),
-                "fps": float(fps),
-                "placement": pending.placement.to_json(),
-                "training": settings.to_json(),
-                "seconds": round(seconds, 3),
-                "device": str(self.device),
-            }
+        ctx = pending.ctx
+        frozen = self._freeze(pending)
+        info = SessionInfo(
+            session=ctx.session,
+            name=name,
+            frames=int(frames.shape[0]),
+            fps=float(fps),
+            placement=ctx.placement,
+            training=settings.session_json(),
+            seconds=round(seconds, 3),
+            device=str(self.state.device),
+            new_weights=sum(c["new"] for c in frozen.counts.values()),
+            reused_weights=sum(c["reused"] for c in frozen.counts.values()),
+            layers=frozen.counts,
+            source=source,
+            extra=self.strategy.session_meta(ctx),
         )
-        record.meta.update(extra_meta or {})
+        record = SessionRecord(info.to_json(), frozen.layers, self.freezer.dense())
         self.records.append(record)
-        decoded = self.decode(session)
-        record.meta["psnr"] = round(psnr(frames, decoded), 4)
+        decoded = self.decode(ctx.session)
+        info.psnr = round(psnr(frames, decoded), 4)
         quality = ms_ssim_video(frames, decoded)
-        record.meta["ms_ssim"] = None if quality is None else round(quality, 6)
-        return SessionResult(
-            session, record, record.meta["psnr"], record.meta["ms_ssim"], seconds, ctx.notices, frozen_before
-        )
+        info.ms_ssim = None if quality is None else round(quality, 6)
+        record.meta = info.to_json()
+        return SessionResult(record, info, seconds, pending.frozen_before, ctx.notices)
 
-    def _check_space(self, ctx: SessionContext, frozen_before: dict[str, np.ndarray]) -> None:
-        for n, frozen in frozen_before.items():
-            free = 1 - frozen.mean()
-            if free < ctx.capacity:
-                ctx.notices.append(
-                    f"layer {n} has {free:.0%} free weights for a {ctx.capacity:.0%} subnetwork; "
-                    "this session trains what is free and reuses frozen weights for the rest"
+    def _freeze(self, pending: Pending) -> Frozen:
+        """Freeze a forget-free session (after checking it moved no frozen weight) or record its changes."""
+        masks = {n: m.cpu().numpy().reshape(-1) for n, m in self.strategy.final_masks(pending.ctx).items()}
+        if not self.strategy.forget_free:
+            return self.freezer.store_changed(masks, pending.snapshot)
+        for n, layer in self.state.layers.items():
+            was_frozen = torch.from_numpy(pending.frozen_before[n]).view_as(layer.frozen).to(layer.weight.device)
+            if not torch.equal(layer.weight[was_frozen], pending.snapshot[n][was_frozen]):
+                raise FrozenWeightError(
+                    f"session {pending.ctx.session} changed frozen weights of {n}; refusing to write"
                 )
-
-    def _freeze(
-        self, session: int, masks: dict[str, np.ndarray], frozen_before: dict[str, np.ndarray]
-    ) -> SessionRecord:
-        """Quantize what the session made new, write the dequantized values back, freeze them."""
-        granularity = self.config.quantization
-        layers: dict[str, LayerRecord] = {}
-        counts: dict[str, dict[str, int]] = {}
-        for n, layer in self.layers.items():
-            new = masks[n] & ~frozen_before[n]
-            quantized = _quantize_tensor(layer.weight, new, granularity)
-            _write_positions(layer.weight, new, quantized)
-            with torch.no_grad():
-                layer.frozen.view(-1)[torch.from_numpy(np.flatnonzero(masks[n])).to(self.device)] = True
-                layer.weight.copy_(torch.where(layer.frozen, layer.weight, self._initial[n]))
-            layer.invalidate()
-            layers[n] = LayerRecord(masks[n].copy(), quantized)
-            counts[n] = {"new": int(new.sum()), "reused": int((masks[n] & frozen_before[n]).sum())}
-        return self._record(session, layers, counts)
-
-    def _store_changed(
-        self, session: int, masks: dict[str, np.ndarray], snapshot: dict[str, torch.Tensor]
-    ) -> SessionRecord:
-        """Quantize every weight the session changed and write the dequantized values back."""
-        layers: dict[str, LayerRecord] = {}
-        counts: dict[str, dict[str, int]] = {}
-        for n, layer in self.layers.items():
-            changed = (layer.weight.detach() != snapshot[n]).cpu().numpy().reshape(-1)
-            quantized = _quantize_tensor(layer.weight, changed, self.config.quantization)
-            _write_positions(layer.weight, changed, quantized)
-            layer.invalidate()
-            layers[n] = LayerRecord(masks[n].copy(), quantized, changed)
-            counts[n] = {"new": int(changed.sum()), "reused": int((masks[n] & ~changed).sum())}
-        return self._record(session, layers, counts)
-
-    def _record(self, session: int, layers: dict[str, LayerRecord], counts: dict[str, dict[str, int]]) -> SessionRecord:
-        """The session's record: its layers plus its dense tensors, quantized and written back."""
-        dense = {}
-        for n, tensor in self.model.session_tensors().items():
-            everything = np.ones(tensor.numel(), dtype=bool)
-            dense[n] = _quantize_tensor(tensor, everything, "tensor")
-            _write_positions(tensor, everything, dense[n])
-        meta = {
-            "session": session,
-            "new_weights": sum(c["new"] for c in counts.values()),
-            "reused_weights": sum(c["reused"] for c in counts.values()),
-            "layers": counts,
-        }
-        return SessionRecord(meta, layers, dense)
-
-    # ------------------------------------------------------------------ decoding
-    def _load_dense(self, record: SessionRecord) -> None:
-        self.model.prepare(record.frames, 0)
-        for n, tensor in self.model.session_tensors().items():
-            everything = np.ones(tensor.numel(), dtype=bool)
-            _write_positions(tensor, everything, record.dense[n])
+        return self.freezer.freeze(masks, pending.frozen_before)
 
     def recall(self, session: int) -> Recall:
         """Session ``session`` as the current weights replay it, with its own dense tensors."""
-        record = self.records[session - 1]
-        placement = Placement.from_json(record.meta["placement"], self.config.architecture.canvas, "session")
-        names = self.model.session_parameter_names()
-        dense = {}
-        for n, tensor in self.model.session_tensors().items():
-            stored = record.dense[n]
-            values = stored.dequantize(np.zeros(stored.q.size, dtype=np.int64))
-            dense[names[n]] = torch.from_numpy(values).view(-1, *tensor.shape[1:]).to(self.device)
-        return Recall(session, record.frames, placement, dense)
+        return self.decoder.recall(self.records, session)
 
     def decode(
         self, session: int, start: int = 0, stop: int | None = None, subnetwork: int | None = None
     ) -> np.ndarray:
-        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size.
+        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size;
+        ``subnetwork`` decodes them with another session's subnetwork (the transfer matrix)."""
+        return self.decoder.decode(self.records, session, (start, stop), subnetwork)
 
-        ``subnetwork`` makes another session's subnetwork (its mask, head and biases) produce them:
-        the cells of the transfer matrix.
-        """
-        for number in (session, subnetwork or session):
-            if not 1 <= number <= len(self.records):
-                raise InputError(f"session {number} does not exist; the library has {len(self.records)} sessions")
-        record = self.records[session - 1]
-        total = record.frames
-        stop = total if stop is None else stop
-        if not 0 <= start < stop <= total:
-            raise InputError(f"frame range {start}:{stop} is outside session {session}'s {total} frames")
-        placement = Placement.from_json(record.meta["placement"], self.config.architecture.canvas, "session")
-        owner = self.records[(subnetwork or session) - 1]
-        self._load_dense(owner)
-        for n, layer in self.layers.items():
-            layer.fix_mask(torch.from_numpy(owner.layers[n].mask).view_as(layer.weight))
-        chunks = []
-        try:
-            with torch.inference_mode():
-                for i in range(start, stop, DECODE_BATCH):
-                    idx = torch.arange(i, min(i + DECODE_BATCH, stop))
-                    chunks.append(to_source(self.model(session, idx, total), placement))
-        finally:
-            for layer in self.layers.values():
-                layer.fix_mask(None)
-        return np.concatenate(chunks)
-
-    # ------------------------------------------------------------------ rebuilding
     @classmethod
     def rebuild(
         cls, config: LibraryConfig, records: list[SessionRecord], device: str | torch.device = "cpu"
@@ -348,49 +199,5 @@ class Library:
         """The library as it was after its last session, from records alone."""
         library = cls(config, device)
         for record in records:
-            library.apply(record)
+            library.state.install(record)
         return library
-
-    def apply(self, record: SessionRecord) -> None:
-        """Install a stored session: write its new weights and freeze its mask."""
-        session = len(self.records) + 1
-        Placement.from_json(record.meta.get("placement"), self.config.architecture.canvas, f"session {session}")
-        if not isinstance(record.meta.get("fps"), (int, float)) or not 0 < record.meta["fps"] < 1e4:
-            raise FormatError(f"session {session}: frame rate is missing or malformed")
-        for n, layer in self.layers.items():
-            if n not in record.layers:
-                raise FormatError(f"session {session}: layer {n} is missing")
-            entry = record.layers[n]
-            frozen = layer.frozen.cpu().numpy().reshape(-1)
-            if entry.mask.shape != frozen.shape:
-                raise FormatError(f"session {session}: mask of {n} has the wrong size")
-            if (entry.written is None) != self.strategy.forget_free:
-                raise FormatError(f"session {session}: {n} is not stored as a {self.config.strategy} session")
-            new = entry.new_positions(frozen)
-            if entry.new.scales.size not in (1, layer.weight.shape[0]):
-                raise FormatError(f"session {session}: {n} has {entry.new.scales.size} scales")
-            if entry.new.q.size != int(new.sum()):
-                raise FormatError(
-                    f"session {session}: {n} stores {entry.new.q.size} new weights, mask needs {new.sum()}"
-                )
-            _write_positions(layer.weight, new, entry.new)
-            if self.strategy.forget_free:
-                with torch.no_grad():
-                    layer.frozen.view(-1)[torch.from_numpy(np.flatnonzero(entry.mask)).to(self.device)] = True
-            layer.invalidate()
-        for n, numel in self.model.session_sizes(record.frames).items():
-            if n not in record.dense or record.dense[n].q.size != numel or record.dense[n].scales.size != 1:
-                raise FormatError(f"session {session}: dense tensor {n} is missing or has the wrong size")
-        self.records.append(record)
-
-    # ------------------------------------------------------------------ accounting
-    def capacity_report(self) -> dict[str, Any]:
-        """Fraction of weights frozen per layer and overall."""
-        per_layer = {}
-        total = frozen = 0
-        for n, layer in self.layers.items():
-            f = int(layer.frozen.sum())
-            per_layer[n] = {"weights": layer.weight.numel(), "frozen": f, "used": f / layer.weight.numel()}
-            total += layer.weight.numel()
-            frozen += f
-        return {"layers": per_layer, "weights": total, "frozen": frozen, "used": frozen / total}

@@ -1,31 +1,39 @@
 """Continual-learning strategies: plugins on the one session-training loop.
 
-Adding a strategy is one new file here plus one line in STRATEGIES."""
+Adding a strategy is one new file here: a ``Strategy`` subclass decorated with ``@register``
+(and, if it has settings, its ``Options`` dataclass). Every module of this package is imported
+below, so the registry is complete without a list to keep.
+"""
 
 from __future__ import annotations
 
-from nrcodec.errors import InputError
-from nrcodec.video.strategies.anpyc import ANPyC
-from nrcodec.video.strategies.base import Recall, SessionContext, Strategy
-from nrcodec.video.strategies.ewc import EWC
-from nrcodec.video.strategies.finetune import Finetune
-from nrcodec.video.strategies.pnr import PNR
-from nrcodec.video.strategies.replay import Replay
-from nrcodec.video.strategies.spacenet import SpaceNet, StaticSparse
-from nrcodec.video.strategies.wsn import WSN
+import importlib
+import pkgutil
+from collections.abc import Mapping
+from typing import Any
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    s.name: s for s in (PNR, WSN, SpaceNet, StaticSparse, ANPyC, EWC, Finetune, Replay)
-}
+from nrcodec.errors import UsageError
+from nrcodec.video.strategies.base import STRATEGIES, Recall, SessionContext, Strategy, parse_options
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
-def make_strategy(name: str, **options: object) -> Strategy:
+def strategy_names() -> list[str]:
+    """Registered strategies, the default (pnr) first."""
+    return sorted(STRATEGIES, key=lambda name: (name != "pnr", name))
+
+
+def strategy_class(name: str) -> type[Strategy]:
     if name not in STRATEGIES:
-        raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-    try:
-        return STRATEGIES[name](**options)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"strategy {name}: bad options {options} ({exc})") from None
+        raise UsageError(f"unknown strategy {name!r}; choose one of {', '.join(strategy_names())}")
+    return STRATEGIES[name]
 
 
-__all__ = ["STRATEGIES", "Recall", "SessionContext", "Strategy", "make_strategy"]
+def make_strategy(name: str, options: Mapping[str, Any] | None = None) -> Strategy:
+    """The strategy ``name`` with ``options`` checked against its typed Options (UsageError if bad)."""
+    cls = strategy_class(name)
+    return cls(parse_options(name, cls.Options, options or {}))
+
+
+__all__ = ["Recall", "SessionContext", "Strategy", "make_strategy", "strategy_class", "strategy_names"]

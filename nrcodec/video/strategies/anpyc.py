@@ -19,21 +19,39 @@ weights any session kept are never zeroed again.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 
-from nrcodec.video.strategies.base import Recall, SessionContext
+from nrcodec.video.strategies.base import Recall, SessionContext, register
 from nrcodec.video.strategies.finetune import Finetune
 from nrcodec.video.strategies.importance import Gradients, session_moments
 
 PRUNE_ROUNDS = 3
 
 
+@dataclass(frozen=True)
+class ANPyCOptions:
+    strength: float = 1e7
+    """λ of the consolidation penalty."""
+    prune: float = 0.05
+    """Fraction of the prunable weights set to zero by the end of a session."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.strength) and self.strength >= 0):
+            raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
+        if not 0 <= self.prune < 1:
+            raise ValueError(f"prune must be in [0, 1), got {self.prune}")
+
+
+@register
 class ANPyC(Finetune):
     name = "anpyc"
+    Options = ANPyCOptions
 
-    def __init__(self, strength: float = 1e7, prune: float = 0.05) -> None:
-        self.strength = strength
-        self.prune = prune
+    def __init__(self, options: ANPyCOptions | None = None) -> None:
+        super().__init__(options)
         self._omega: dict[str, torch.Tensor] = {}
         self._anchor: dict[str, torch.Tensor] = {}
         self._pruned: dict[str, torch.Tensor] = {}
@@ -55,8 +73,8 @@ class ANPyC(Finetune):
         dense = {names[n]: t.detach() for n, t in ctx.model.session_tensors().items()}
         return Recall(ctx.session, ctx.num_frames, ctx.placement, dense)
 
-    def begin_session(self, ctx: SessionContext) -> None:
-        super().begin_session(ctx)
+    def before_session(self, ctx: SessionContext) -> None:
+        super().before_session(ctx)
         layers = ctx.model.masked_layers()
         recalls = ctx.earlier()
         self._omega = self._saliency(ctx, recalls) if recalls else {}
@@ -71,11 +89,11 @@ class ANPyC(Finetune):
         if not self._omega:
             return None
         layers = ctx.model.masked_layers()
-        return self.strength * sum(
+        return self.options.strength * sum(
             (self._omega[n] * (layer.weight - self._anchor[n]).square()).sum() for n, layer in layers.items()
         )
 
-    def after_step(self, ctx: SessionContext) -> None:
+    def after_update(self, ctx: SessionContext) -> None:
         if not self._pruned:
             return
         with torch.no_grad():
@@ -87,9 +105,9 @@ class ANPyC(Finetune):
     def after_epoch(self, ctx: SessionContext, epoch: int) -> None:
         start = ctx.epochs - ctx.epochs // 3
         rounds = [start + round(i * (ctx.epochs - start) / PRUNE_ROUNDS) for i in range(PRUNE_ROUNDS)]
-        if epoch not in rounds or self.prune <= 0:
+        if epoch not in rounds or self.options.prune <= 0:
             return
-        fraction = self.prune * (rounds.index(epoch) + 1) / PRUNE_ROUNDS
+        fraction = self.options.prune * (rounds.index(epoch) + 1) / PRUNE_ROUNDS
         now = self._saliency(ctx, [self._current(ctx)])
         for n, candidates in self._candidates.items():
             k = int(fraction * int(candidates.sum()))
@@ -99,7 +117,4 @@ class ANPyC(Finetune):
             pruned = torch.zeros(ranked.numel(), dtype=torch.bool, device=ranked.device)
             pruned[ranked.topk(k, largest=False).indices] = True
             self._pruned[n] = pruned.view_as(candidates)
-        self.after_step(ctx)
-
-    def options(self) -> dict[str, object]:
-        return {"strength": self.strength, "prune": self.prune}
+        self.after_update(ctx)

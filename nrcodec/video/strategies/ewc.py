@@ -8,23 +8,38 @@ reopened from its archive continues exactly as one kept in memory. Penalty: λ/2
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 
-from nrcodec.video.strategies.base import SessionContext
+from nrcodec.video.strategies.base import SessionContext, register
 from nrcodec.video.strategies.finetune import Finetune
 from nrcodec.video.strategies.importance import session_moments
 
 
+@dataclass(frozen=True)
+class EWCOptions:
+    strength: float = 1e4
+    """λ of the penalty; 1e4 was the best of a sweep on the sample clips (notes/video.md)."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.strength) and self.strength >= 0):
+            raise ValueError(f"strength must be a finite number >= 0, got {self.strength}")
+
+
+@register
 class EWC(Finetune):
     name = "ewc"
+    Options = EWCOptions
 
-    def __init__(self, strength: float = 1e4) -> None:
-        self.strength = strength
+    def __init__(self, options: EWCOptions | None = None) -> None:
+        super().__init__(options)
         self._fisher: dict[str, torch.Tensor] = {}
         self._anchor: dict[str, torch.Tensor] = {}
 
-    def begin_session(self, ctx: SessionContext) -> None:
-        super().begin_session(ctx)
+    def before_session(self, ctx: SessionContext) -> None:
+        super().before_session(ctx)
         layers = ctx.model.masked_layers()
         recalls = ctx.earlier()
         moments = session_moments(ctx.model, recalls, ctx.batch_size, ctx.session)
@@ -38,7 +53,4 @@ class EWC(Finetune):
         penalty = sum(
             (self._fisher[n] * (layer.weight - self._anchor[n]).square()).sum() for n, layer in layers.items()
         )
-        return 0.5 * self.strength * penalty
-
-    def options(self) -> dict[str, object]:
-        return {"strength": self.strength}
+        return 0.5 * self.options.strength * penalty

@@ -7,14 +7,14 @@ Each session's chunk stores every weight it changed; every session decodes with 
 
 from __future__ import annotations
 
-from nrcodec.video.strategies.base import SessionContext, Strategy
+from nrcodec.video.strategies.base import SessionContext, Strategy, register
 
 
+@register
 class Finetune(Strategy):
     name = "finetune"
     forget_free = False
 
-    def begin_session(self, ctx: SessionContext) -> None:
+    def before_session(self, ctx: SessionContext) -> None:
         for layer in ctx.model.masked_layers().values():
-            layer.fix_mask(None)
-            layer.use_scores = False
+            layer.select_all()

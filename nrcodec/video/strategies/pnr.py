@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from nrcodec.video.strategies.base import SessionContext, Strategy
+from dataclasses import dataclass
+
+from nrcodec.video.strategies.base import SessionContext, Strategy, register
 
 
+@dataclass(frozen=True)
+class PNROptions:
+    reinit: bool = True
+    """Re-draw the scores at the start of every session after the first."""
+
+
+@register
 class PNR(Strategy):
     """Train only free weights inside the session's mask; frozen weights get no gradient.
 
@@ -15,17 +24,13 @@ class PNR(Strategy):
 
     name = "pnr"
     forget_free = True
+    Options = PNROptions
 
-    def __init__(self, reinit: bool = True) -> None:
-        self.reinit = reinit
+    def reinit(self) -> bool:
+        return self.options.reinit
 
-    def begin_session(self, ctx: SessionContext) -> None:
+    def before_session(self, ctx: SessionContext) -> None:
         for layer in ctx.model.masked_layers().values():
-            layer.fix_mask(None)
-            layer.use_scores = True
-            layer.capacity = ctx.capacity
-            if self.reinit and ctx.session > 1:
+            layer.select_by_scores(ctx.capacity)
+            if self.reinit() and ctx.session > 1:
                 layer.reset_scores()
-
-    def options(self) -> dict[str, object]:
-        return {"reinit": self.reinit}

@@ -20,13 +20,14 @@ Forget-free: frozen weights get zero gradients and the library checks their bits
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from nrcodec.format.session import SessionRecord
 from nrcodec.video.model import Supernet
-from nrcodec.video.strategies.base import SessionContext, Strategy
+from nrcodec.video.strategies.base import SessionContext, Strategy, register
 
 META_KEY = "spacenet"
 ADAPTATIONS = 20
@@ -56,15 +57,42 @@ def reserved_rows(records: list[SessionRecord], model: Supernet) -> dict[str, to
     return out
 
 
+def _check_reserve(reserve: float) -> None:
+    if not 0 <= reserve <= 1:
+        raise ValueError(f"reserve must be in [0, 1], got {reserve}")
+
+
+@dataclass(frozen=True)
+class SpaceNetOptions:
+    drop: float = 0.2
+    """Fraction of its connections a session drops (and regrows) per adaptation at first."""
+    reserve: float = 0.1
+    """Fraction of the unreserved neurons a session reserves for itself at its end."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.drop < 1:
+            raise ValueError(f"drop must be in [0, 1), got {self.drop}")
+        _check_reserve(self.reserve)
+
+
+@dataclass(frozen=True)
+class StaticOptions:
+    reserve: float = 0.1
+    """As SpaceNet's; static sparse never drops."""
+
+    def __post_init__(self) -> None:
+        _check_reserve(self.reserve)
+
+
+@register
 class SpaceNet(Strategy):
     name = "spacenet"
     forget_free = True
+    Options: Any = SpaceNetOptions
 
-    def __init__(self, drop: float = 0.2, reserve: float = 0.1) -> None:
-        if not 0 <= drop < 1 or not 0 <= reserve <= 1:
-            raise ValueError("drop must be in [0, 1) and reserve in [0, 1]")
-        self.drop = drop
-        self.reserve = reserve
+    def __init__(self, options: Any = None) -> None:
+        super().__init__(options)
+        self.drop = getattr(self.options, "drop", 0.0)
         self._own: dict[str, torch.Tensor] = {}
         self._allowed: dict[str, torch.Tensor] = {}
         self._importance: dict[str, torch.Tensor] = {}
@@ -72,13 +100,13 @@ class SpaceNet(Strategy):
         self._grad: dict[str, torch.Tensor] = {}
         self._before: dict[str, torch.Tensor] = {}
         self._reserved: dict[str, torch.Tensor] = {}
-        self._fraction = drop
+        self._fraction = self.drop
 
-    def begin_session(self, ctx: SessionContext) -> None:
+    def before_session(self, ctx: SessionContext) -> None:
         generator = torch.Generator().manual_seed(ctx.session)
         self._reserved = reserved_rows(ctx.records, ctx.model)
         for n, layer in ctx.model.masked_layers().items():
-            layer.use_scores = False
+            layer.select_all()
             allowed = ~_units(layer.frozen) & ~self._reserved[n][:, None]
             count = round(ctx.capacity * int(allowed.sum()))
             if count == 0:
@@ -99,7 +127,7 @@ class SpaceNet(Strategy):
             self._grad[n] = layer.weight.grad.detach()
             self._before[n] = layer.weight.detach().clone()
 
-    def after_step(self, ctx: SessionContext) -> None:
+    def after_update(self, ctx: SessionContext) -> None:
         with torch.no_grad():
             for n, layer in ctx.model.masked_layers().items():
                 if n in self._grad:
@@ -140,7 +168,7 @@ class SpaceNet(Strategy):
         return {n: layer.frozen | _expand(self._own[n], layer.weight) for n, layer in ctx.model.masked_layers().items()}
 
     def session_meta(self, ctx: SessionContext) -> dict[str, Any]:
-        reserve = self.reserve
+        reserve = self.options.reserve
         chosen = {}
         for n, own in self._own.items():
             importance = _importance_units(self._session_importance[n]).sum(1)
@@ -161,19 +189,15 @@ class SpaceNet(Strategy):
             allowed_total += int(allowed.sum())
         return {"reserved_neurons": layers, "space_left": allowed_total / max(1, total)}
 
-    def options(self) -> dict[str, object]:
-        return {"drop": self.drop, "reserve": self.reserve}
-
 
 def _importance_units(importance: torch.Tensor) -> torch.Tensor:
     """Accumulated importance summed over each connection unit (a kernel for convs)."""
     return importance.reshape(importance.shape[0], importance.shape[1], -1).sum(-1)
 
 
+@register
 class StaticSparse(SpaceNet):
     """The ablation: SpaceNet's allocation and reservation without drop-and-grow."""
 
     name = "static"
-
-    def __init__(self, drop: float = 0.0, reserve: float = 0.1) -> None:
-        super().__init__(drop=0.0, reserve=reserve)
+    Options = StaticOptions

@@ -7,11 +7,14 @@ initial scores.
 
 from __future__ import annotations
 
+from nrcodec.video.strategies.base import NoOptions, register
 from nrcodec.video.strategies.pnr import PNR
 
 
+@register
 class WSN(PNR):
     name = "wsn"
+    Options = NoOptions
 
-    def __init__(self, reinit: bool = False) -> None:
-        super().__init__(reinit=False)
+    def reinit(self) -> bool:
+        return False

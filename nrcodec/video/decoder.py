@@ -1,0 +1,81 @@
+"""Frozen supernet → frames: install a session's dense tensors and mask, run batches, crop back."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from nrcodec.errors import InputError
+from nrcodec.format.session import SessionRecord
+from nrcodec.video.frames import Placement, to_source
+from nrcodec.video.freezer import write_positions
+from nrcodec.video.model import Supernet
+from nrcodec.video.strategies import Recall
+
+DECODE_BATCH = 8
+
+
+def placement_of(record: SessionRecord, canvas: tuple[int, int]) -> Placement:
+    return Placement.from_json(record.meta["placement"], canvas, "session")
+
+
+class Decoder:
+    """Decodes sessions of one supernet. Masks are installed per decode, so the effective weights
+    are computed once per layer and cached for all batches."""
+
+    def __init__(self, model: Supernet) -> None:
+        self.model = model
+        self.canvas = model.arch.canvas
+
+    def load_dense(self, record: SessionRecord) -> None:
+        """Put a session's head, biases and IDs into the model."""
+        self.model.prepare(record.frames, 0)
+        for n, tensor in self.model.session_tensors().items():
+            write_positions(tensor, np.ones(tensor.numel(), dtype=bool), record.dense[n])
+
+    def recall(self, records: list[SessionRecord], session: int) -> Recall:
+        """Session ``session`` as the current weights replay it, with its own dense tensors."""
+        record = records[session - 1]
+        names = self.model.session_parameter_names()
+        dense = {}
+        for n, tensor in self.model.session_tensors().items():
+            stored = record.dense[n]
+            values = stored.dequantize(np.zeros(stored.q.size, dtype=np.int64))
+            dense[names[n]] = torch.from_numpy(values).view(-1, *tensor.shape[1:]).to(tensor.device)
+        return Recall(session, record.frames, placement_of(record, self.canvas), dense)
+
+    def decode(
+        self,
+        records: list[SessionRecord],
+        session: int,
+        frames: tuple[int, int | None] = (0, None),
+        subnetwork: int | None = None,
+    ) -> np.ndarray:
+        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size.
+
+        ``subnetwork`` makes another session's subnetwork (its mask, head and biases) produce them:
+        the cells of the transfer matrix.
+        """
+        for number in (session, subnetwork or session):
+            if not 1 <= number <= len(records):
+                raise InputError(f"session {number} does not exist; the library has {len(records)} sessions")
+        record = records[session - 1]
+        start, stop = frames[0], record.frames if frames[1] is None else frames[1]
+        if not 0 <= start < stop <= record.frames:
+            raise InputError(f"frame range {start}:{stop} is outside session {session}'s {record.frames} frames")
+        owner = records[(subnetwork or session) - 1]
+        self.load_dense(owner)
+        layers = self.model.masked_layers()
+        for n, layer in layers.items():
+            layer.fix_mask(torch.from_numpy(owner.layers[n].mask).view_as(layer.weight))
+        placement = placement_of(record, self.canvas)
+        chunks = []
+        try:
+            with torch.inference_mode():
+                for i in range(start, stop, DECODE_BATCH):
+                    idx = torch.arange(i, min(i + DECODE_BATCH, stop))
+                    chunks.append(to_source(self.model(session, idx, record.frames), placement))
+        finally:
+            for layer in layers.values():
+                layer.fix_mask(None)
+        return np.concatenate(chunks)

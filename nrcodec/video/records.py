@@ -1,0 +1,222 @@
+"""Typed records of the video half: archive settings, session metadata and what commands report.
+
+Each has one ``to_json`` whose keys are the documented ones (docs/architecture.md); scripts depend
+on them, so keys are added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nrcodec.errors import FormatError, NrcodecError, UsageError
+from nrcodec.format.quant import GRANULARITIES
+from nrcodec.video.frames import Placement
+from nrcodec.video.model import Architecture
+from nrcodec.video.strategies import make_strategy
+
+
+def bits_per_pixel(nbytes: int, width: int, height: int, frames: int) -> float:
+    """bpp of a session from real bytes: the one place it is computed."""
+    return nbytes * 8 / (width * height * frames)
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """Archive-wide settings, fixed when the library is created; the archive header holds them."""
+
+    preset: str
+    architecture: Architecture
+    capacity: float = 0.3
+    strategy: str = "pnr"
+    strategy_options: dict[str, Any] = field(default_factory=dict)
+    quantization: str = "tensor"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.capacity <= 1:
+            raise UsageError(f"capacity must be in (0, 1], got {self.capacity}")
+        if self.quantization not in GRANULARITIES:
+            raise UsageError(f"quantization must be one of {', '.join(GRANULARITIES)}")
+        make_strategy(self.strategy, self.strategy_options)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "architecture": self.architecture.to_json(),
+            "capacity": self.capacity,
+            "strategy": self.strategy,
+            "strategy_options": self.strategy_options,
+            "quantization": self.quantization,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> LibraryConfig:
+        try:
+            return cls(
+                preset=str(data["preset"]),
+                architecture=Architecture.from_json(data["architecture"]),
+                capacity=float(data["capacity"]),
+                strategy=str(data["strategy"]),
+                strategy_options=dict(data["strategy_options"]),
+                quantization=str(data["quantization"]),
+                seed=int(data["seed"]),
+            )
+        except FormatError:
+            raise
+        except (KeyError, TypeError, ValueError, NrcodecError) as exc:
+            raise FormatError(f"archive header: settings are malformed ({exc})") from None
+
+
+SESSION_KEYS = (
+    "session",
+    "name",
+    "frames",
+    "fps",
+    "placement",
+    "training",
+    "seconds",
+    "device",
+    "new_weights",
+    "reused_weights",
+    "layers",
+    "psnr",
+    "ms_ssim",
+    "source",
+)
+
+
+@dataclass
+class SessionInfo:
+    """A session's metadata as stored in its chunk. ``extra`` holds what the strategy keeps for
+    later sessions (e.g. SpaceNet's reserved neurons) under its own keys."""
+
+    session: int
+    name: str
+    frames: int
+    fps: float
+    placement: Placement
+    training: dict[str, Any]
+    seconds: float
+    device: str
+    new_weights: int
+    reused_weights: int
+    layers: dict[str, dict[str, int]]
+    psnr: float | None = None
+    ms_ssim: float | None = None
+    source: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {key: getattr(self, key) for key in SESSION_KEYS if key != "source" or self.source is not None}
+        data["placement"] = self.placement.to_json()
+        return {**self.extra, **data}
+
+    @classmethod
+    def from_json(cls, meta: dict[str, Any], canvas: tuple[int, int], where: str) -> SessionInfo:
+        """Validate what a decoder relies on; other figures are kept as found."""
+        placement = Placement.from_json(meta.get("placement"), canvas, where)
+        fps = meta.get("fps")
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1e4:
+            raise FormatError(f"{where}: frame rate is missing or malformed")
+        try:
+            fields = {key: meta.get(key) for key in SESSION_KEYS if key != "placement"}
+            extra = {key: value for key, value in meta.items() if key not in SESSION_KEYS}
+            return cls(**fields, placement=placement, extra=extra)
+        except TypeError as exc:
+            raise FormatError(f"{where}: metadata is malformed ({exc})") from None
+
+    @property
+    def width(self) -> int:
+        return self.placement.source[0]
+
+    @property
+    def height(self) -> int:
+        return self.placement.source[1]
+
+    def bpp(self, nbytes: int) -> float:
+        return bits_per_pixel(nbytes, self.width, self.height, self.frames)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session in ``info``: its metadata and its chunk's real size."""
+
+    info: SessionInfo
+    bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        i = self.info
+        return {
+            "session": i.session,
+            "name": i.name,
+            "frames": i.frames,
+            "width": i.width,
+            "height": i.height,
+            "fps": i.fps,
+            "bytes": self.bytes,
+            "bpp": i.bpp(self.bytes),
+            "psnr": i.psnr,
+            "ms_ssim": i.ms_ssim,
+            "new_weights": i.new_weights,
+            "reused_weights": i.reused_weights,
+        }
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What ``add-video`` reports: the new session, what the archive grew by, and its new size."""
+
+    info: SessionInfo
+    bytes: int
+    file_bytes: int
+    coded_bits: float
+    notices: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        i = self.info
+        return {
+            "session": i.session,
+            "name": i.name,
+            "frames": i.frames,
+            "width": i.width,
+            "height": i.height,
+            "psnr": i.psnr,
+            "ms_ssim": i.ms_ssim,
+            "bytes": self.bytes,
+            "bpp": i.bpp(self.bytes),
+            "seconds": round(i.seconds, 2),
+            "device": i.device,
+            "new_weights": i.new_weights,
+            "reused_weights": i.reused_weights,
+            "file_bytes": self.file_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class LayerUse:
+    weights: int
+    frozen: int
+
+    @property
+    def used(self) -> float:
+        return self.frozen / self.weights
+
+    def to_json(self) -> dict[str, Any]:
+        return {"weights": self.weights, "frozen": self.frozen, "used": self.used}
+
+
+@dataclass(frozen=True)
+class CapacityReport:
+    """How much of the supernet earlier sessions froze, per masked layer and overall."""
+
+    layers: dict[str, LayerUse]
+
+    @property
+    def weights(self) -> int:
+        return sum(u.weights for u in self.layers.values())
+
+    @property
+    def used(self) -> float:
+        return sum(u.frozen for u in self.layers.values()) / self.weights

@@ -1,0 +1,90 @@
+"""The one session-training loop; strategies plug into its hooks (see ``strategies.base``)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from pytorch_msssim import ssim
+
+from nrcodec.runtime import Progress, StepReport, TrainSettings
+from nrcodec.video.strategies.base import SessionContext, Strategy
+
+
+def reconstruction_loss(output: torch.Tensor, target: torch.Tensor, l1_weight: float) -> torch.Tensor:
+    """PNR's loss: α·L1 + (1 − α)·(1 − SSIM), on the valid region only."""
+    l1 = (output - target).abs().mean()
+    if min(target.shape[-2:]) < 11:
+        return l1
+    return l1_weight * l1 + (1 - l1_weight) * (1 - ssim(output, target, data_range=1.0, size_average=True))
+
+
+def lr_lambda(total_steps: int, warmup: float) -> Callable[[int], float]:
+    """Linear warm-up, then cosine decay to zero."""
+    warm = max(1, int(total_steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = (step - warm) / max(1, total_steps - warm)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _optimizer(ctx: SessionContext, strategy: Strategy, settings: TrainSettings) -> torch.optim.Optimizer:
+    params = [p for p in ctx.model.parameters() if p.requires_grad] + strategy.extra_parameters()
+    fused = ctx.model.head.weight.device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=settings.lr, fused=fused)
+
+
+def train_session(
+    ctx: SessionContext,
+    strategy: Strategy,
+    targets: torch.Tensor,
+    settings: TrainSettings,
+    progress: Progress | None = None,
+) -> float:
+    """Train the model on one session's targets (T, 3, h, w); return the wall time in seconds.
+
+    Seeds are derived from the settings' seed and the session number, so a session trains the same
+    whether its library was just trained or reopened from a file.
+    """
+    model = ctx.model
+    device = model.head.weight.device
+    torch.manual_seed(settings.seed * 1000 + ctx.session)
+    targets = targets.to(device)
+    strategy.before_session(ctx)
+    model.train()
+    optimizer = _optimizer(ctx, strategy, settings)
+    total_steps = ctx.epochs * math.ceil(ctx.num_frames / ctx.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total_steps, settings.warmup))
+    generator = torch.Generator().manual_seed(settings.seed * 1000 + ctx.session)
+    start = time.perf_counter()
+    for epoch in range(1, ctx.epochs + 1):
+        order = torch.randperm(ctx.num_frames, generator=generator)
+        loss_sum = mse_sum = 0.0
+        for i in range(0, ctx.num_frames, ctx.batch_size):
+            idx = order[i : i + ctx.batch_size]
+            out = ctx.placement.crop(model(ctx.session, idx, ctx.num_frames))
+            target = targets[idx.to(device)]
+            loss = ctx.loss(out, target)
+            extra = strategy.extra_loss(ctx)
+            optimizer.zero_grad(set_to_none=True)
+            (loss if extra is None else loss + extra).backward()
+            strategy.after_backward(ctx)
+            optimizer.step()
+            strategy.after_update(ctx)
+            scheduler.step()
+            loss_sum += float(loss.detach()) * len(idx)
+            mse_sum += float(F.mse_loss(out.detach(), target)) * len(idx)
+        strategy.after_epoch(ctx, epoch)
+        if progress is not None:
+            psnr = -10 * math.log10(max(mse_sum / ctx.num_frames, 1e-10))
+            elapsed = time.perf_counter() - start
+            progress(StepReport(epoch, ctx.epochs, loss_sum / ctx.num_frames, psnr, elapsed))
+    model.eval()
+    return time.perf_counter() - start
