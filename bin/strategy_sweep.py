@@ -12,9 +12,9 @@ import time
 
 from nrcodec.bench.sequence import run_sequence
 from nrcodec.media.video import read_video
+from nrcodec.runtime import TrainSettings
 from nrcodec.video.library import LibraryConfig
 from nrcodec.video.model import preset
-from nrcodec.video.training import TrainSettings
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:

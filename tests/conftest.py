@@ -1,19 +1,27 @@
-"""Shared fixtures: real frames from the sample clips (Big Buck Bunny, CC-BY Blender Foundation)."""
+"""Shared fixtures: real frames from the sample clips (Big Buck Bunny, CC-BY Blender Foundation).
+
+No torch here: the format/ and media/ tests run without it. Tests that train use at most two CPU
+threads, through ``OMP_NUM_THREADS`` (which torch reads when it is first imported), unless the
+environment already sets it.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from nrcodec.media.video import read_video
 
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+if "torch" in sys.modules:  # imported before this file, by a plugin: too late for the variable
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 CLIPS = ("bunny", "meadow", "closeup")
-
-torch.set_num_threads(2)
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def test_sizes_parse_and_stl_width_matches_a_weight_budget() -> None:
     sizes = parse_sizes("0.1, 0.3:0.5")
     assert [(s.capacity, s.width) for s in sizes] == [(0.1, 1.0), (0.3, 0.5)]
     for bad in ("", "0", "1.5", "0.2:99", "x"):
-        with pytest.raises(InputError):
+        with pytest.raises(InputError, match=r"^--sizes(:| is empty)"):
             parse_sizes(bad)
     arch = preset("small").architecture
     target = arch.weight_count() / 4

@@ -1,3 +1,3 @@
-"""Bytes only: chunk framing, records, bitsets, quantization, entropy coding, atomic commit.
+"""Bytes only: chunk framing, records, varints, quantization, entropy coding, atomic commit.
 
 Nothing here imports torch, so every reader is fast to test and reusable."""

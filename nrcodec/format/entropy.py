@@ -74,12 +74,15 @@ def _model(table: FrequencyTable) -> object:
 
 
 def encode(symbols: np.ndarray, table: FrequencyTable) -> bytes:
-    """Code ``symbols`` (all within the table's range) to bytes."""
+    """Code ``symbols`` (all within the table's range) to bytes.
+
+    A table of one symbol leaves nothing to code: its symbols take no bytes at all.
+    """
     symbols = np.asarray(symbols, dtype=np.int64)
-    if symbols.size == 0:
-        return b""
-    if symbols.min() < table.low or symbols.max() > table.high:
+    if symbols.size and (symbols.min() < table.low or symbols.max() > table.high):
         raise ValueError("symbol outside the frequency table")
+    if symbols.size == 0 or len(table.counts) == 1:
+        return b""
     coder = constriction.stream.stack.AnsCoder()
     coder.encode_reverse((symbols - table.low).astype(np.int32), _model(table))
     return coder.get_compressed().astype("<u4").tobytes()
@@ -87,11 +90,11 @@ def encode(symbols: np.ndarray, table: FrequencyTable) -> bytes:
 
 def decode(data: bytes, table: FrequencyTable, count: int, where: str) -> np.ndarray:
     """Decode ``count`` symbols coded by :func:`encode`."""
-    if count == 0:
+    if count == 0 or len(table.counts) == 1:
         if data:
             raise FormatError(f"{where}: coded data where none was expected")
-        return np.zeros(0, dtype=np.int64)
-    if len(data) % 4 or not data:
+        return np.full(count, table.low, dtype=np.int64)
+    if len(data) % 4:
         raise FormatError(f"{where}: coded data has a length of {len(data)} bytes, not a whole number of words")
     try:
         coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))

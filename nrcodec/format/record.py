@@ -34,7 +34,7 @@ def unpack_record(payload: bytes, where: str) -> tuple[dict[str, Any], dict[str,
         raise FormatError(f"{where}: metadata length {n} exceeds the record")
     try:
         meta = json.loads(payload[_LEN.size : _LEN.size + n].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise FormatError(f"{where}: metadata is not valid JSON ({exc.__class__.__name__})") from None
     entries = meta.pop("blobs", None) if isinstance(meta, dict) else None
     if not isinstance(entries, list):
@@ -45,10 +45,12 @@ def unpack_record(payload: bytes, where: str) -> tuple[dict[str, Any], dict[str,
         if not (
             isinstance(entry, dict)
             and isinstance(entry.get("name"), str)
-            and isinstance(entry.get("size"), int)
+            and type(entry.get("size")) is int
             and entry["size"] >= 0
         ):
             raise FormatError(f"{where}: malformed blob entry")
+        if entry["name"] in blobs:
+            raise FormatError(f"{where}: blob {entry['name']!r} is listed twice")
         size = entry["size"]
         if size > len(payload) - pos:
             raise FormatError(f"{where}: blob {entry['name']!r} of {size} bytes exceeds the record")
