@@ -76,8 +76,8 @@ def test_y4m_from_stdin_and_to_stdout(tmp_path: Path, samples: Path) -> None:
     assert decoded.fps == pytest.approx(clip.fps)
 
 
-def _one_line_error(result: object) -> str:
-    assert result.exit_code == 1, result.output
+def _one_line_error(result: object, code: int = 1) -> str:
+    assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
@@ -94,14 +94,25 @@ def test_bad_inputs_give_one_line_and_exit_1(tmp_path: Path, samples: Path) -> N
     lib = tmp_path / "lib.nrc"
     assert nrcodec("add-video", lib, samples / "closeup.mp4", *FAST).exit_code == 0
     assert "session 2 does not exist" in _one_line_error(nrcodec("decode", lib, "-s", "2", "-o", tmp_path / "o.y4m"))
-    assert "cannot change" in _one_line_error(nrcodec("add-video", lib, samples / "bunny.mp4", "--preset", "small"))
     assert "0:99" in _one_line_error(nrcodec("decode", lib, "-s", "1", "--frames", "0:99", "-o", tmp_path / "o.y4m"))
     assert ".mkv" in _one_line_error(nrcodec("decode", lib, "-s", "1", "-o", tmp_path / "o.xyz"))
 
 
-def test_usage_errors_exit_2(tmp_path: Path) -> None:
+def test_usage_errors_exit_2(tmp_path: Path, samples: Path) -> None:
     assert nrcodec("decode", tmp_path / "lib.nrc", "-o", "x.y4m").exit_code == 2
     assert nrcodec("add-video").exit_code == 2
+    lib = tmp_path / "lib.nrc"
+    assert nrcodec("add-video", lib, samples / "closeup.mp4", *FAST).exit_code == 0
+    before = lib.read_bytes()
+    changed = _one_line_error(nrcodec("add-video", lib, samples / "bunny.mp4", "--preset", "small"), 2)
+    assert "created with --preset tiny; it cannot change to small" in changed
+    assert "--strategy-option" in _one_line_error(
+        nrcodec("add-video", lib, samples / "bunny.mp4", "--strategy-option", "strength=1"), 2
+    )
+    assert "unknown strategy 'nope'" in _one_line_error(
+        nrcodec("add-video", tmp_path / "n.nrc", "x", "--strategy", "nope"), 2
+    )
+    assert lib.read_bytes() == before and not (tmp_path / "n.nrc").exists()
 
 
 def _run(args: list[str], **kw: object) -> subprocess.Popen:

@@ -12,12 +12,14 @@ from typer.testing import CliRunner
 
 from nrcodec.bench.sequence import run_sequence
 from nrcodec.cli import app
+from nrcodec.errors import FormatError
 from nrcodec.format import nrc
+from nrcodec.runtime import TrainSettings
 from nrcodec.video.archive import Archive
-from nrcodec.video.library import Library, LibraryConfig
+from nrcodec.video.library import Library
 from nrcodec.video.model import PRESETS, with_embedding
+from nrcodec.video.records import LibraryConfig
 from nrcodec.video.strategies.spacenet import reserved_rows
-from nrcodec.video.training import TrainSettings
 
 TINY = PRESETS["tiny"]
 SHORT = TrainSettings(epochs=4, batch_size=4, lr=1e-2)
@@ -68,8 +70,8 @@ def test_shared_strategies_store_changed_weights_and_reopen_exactly(tmp_path: Pa
         assert np.array_equal(reopened.library.decode(session), archive.library.decode(session))
     record = reopened.library.records[1]
     assert all(layer.written is not None and layer.mask.all() for layer in record.layers.values())
-    assert reopened.describe()["forget_free"] is False
-    assert reopened.library.frozen()["stem.0"].sum() == 0
+    assert reopened.describe().forget_free is False
+    assert reopened.library.state.frozen()["stem.0"].sum() == 0
 
 
 def test_replay_recites_earlier_sessions_and_forgets_less_than_finetune(sequence: list) -> None:
@@ -82,11 +84,11 @@ def test_spacenet_never_grows_into_reserved_neurons(sequence: list) -> None:
     library = Library(_config("spacenet"))
     used_before = None
     for name, frames, fps in sequence:
-        frozen = {n: layer.frozen.clone() for n, layer in library.layers.items()}
+        frozen = {n: layer.frozen.clone() for n, layer in library.state.layers.items()}
         reserved = reserved_rows(library.records, library.model)
         library.add_session(frames, name, fps, SHORT)
         record = library.records[-1]
-        for n, layer in library.layers.items():
+        for n, layer in library.state.layers.items():
             new = torch.from_numpy(record.layers[n].mask).view_as(layer.weight) & ~frozen[n]
             assert not new[reserved[n]].any(), f"session {len(library.records)} grew into reserved neurons of {n}"
         assert any(record.meta["spacenet"]["reserved"].values())
@@ -123,13 +125,12 @@ def test_krnet_embedding_archive_is_forget_free_and_reopens_exactly(tmp_path: Pa
 def test_chunk_of_a_shared_session_is_refused_by_a_forget_free_archive(sequence: list) -> None:
     shared = Library(_config("finetune"))
     shared.add_session(sequence[0][1], "a", 25.0, SHORT)
-    chunk = nrc.encode_session(shared.records[0], shared.frozen())
+    chunk = nrc.encode_session(shared.records[0], shared.state.frozen())
     parsed = nrc.parse(nrc.header_chunk({}) + chunk)
     forget_free = Library(_config("pnr"))
-    sizes = {n: f.size for n, f in forget_free.frozen().items()}
-    record = nrc.decode_session(parsed.sessions[0], sizes, forget_free.model.session_sizes, forget_free.frozen(), 1)
-    with pytest.raises(Exception, match="not stored as a pnr session"):
-        forget_free.apply(record)
+    record = nrc.decode_session(1, parsed.sessions[0], forget_free.state.frozen(), forget_free.model.session_sizes, 1)
+    with pytest.raises(FormatError, match="not stored as a pnr session"):
+        forget_free.state.install(record)
 
 
 def test_cli_strategy_is_fixed_at_creation_and_eval_prints_the_transfer_matrix(tmp_path: Path, samples: Path) -> None:
@@ -139,13 +140,13 @@ def test_cli_strategy_is_fixed_at_creation_and_eval_prints_the_transfer_matrix(t
         result = runner.invoke(app, ["add-video", str(lib), str(samples / f"{clip}.mp4"), *fast, "--strategy", "ewc"])
         assert result.exit_code == 0, result.output
     wrong = runner.invoke(app, ["add-video", str(lib), str(samples / "closeup.mp4"), "--strategy", "pnr"])
-    assert wrong.exit_code == 1 and "--strategy ewc" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert wrong.exit_code == 2 and "--strategy ewc" in wrong.stderr and "Traceback" not in wrong.stderr
     info = json.loads(runner.invoke(app, ["info", str(lib), "--json"]).stdout)
     assert info["strategy"] == "ewc" and info["forget_free"] is False
 
     other = tmp_path / "other.nrc"
     bad = runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *fast, "--strategy-option", "x=1"])
-    assert bad.exit_code == 1 and "bad options" in bad.stderr and not other.exists()
+    assert bad.exit_code == 2 and "has no option 'x'" in bad.stderr and not other.exists()
     good = [*fast, "--strategy", "ewc", "--strategy-option", "strength=1e3"]
     assert runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *good]).exit_code == 0
     assert json.loads(runner.invoke(app, ["info", str(other), "--json"]).stdout)["strategy_options"] == {

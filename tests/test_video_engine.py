@@ -13,11 +13,12 @@ from nrcodec.errors import FrozenWeightError
 from nrcodec.format import nrc
 from nrcodec.media.video import read_video
 from nrcodec.metrics import psnr
-from nrcodec.video.library import Library, LibraryConfig
+from nrcodec.runtime import TrainSettings
+from nrcodec.video.library import Library
 from nrcodec.video.model import PRESETS
-from nrcodec.video.strategies import STRATEGIES
+from nrcodec.video.records import LibraryConfig
+from nrcodec.video.strategies.base import STRATEGIES
 from nrcodec.video.strategies.pnr import PNR
-from nrcodec.video.training import TrainSettings
 
 TINY = PRESETS["tiny"]
 QUICK = TrainSettings(epochs=12, batch_size=4, lr=1e-2)
@@ -35,7 +36,7 @@ def three_sessions(clips: dict[str, np.ndarray]) -> dict[str, object]:
     library = Library(_config())
     decoded, chunks = [], []
     for frames in clips.values():
-        frozen = library.frozen()
+        frozen = library.state.frozen()
         library.add_session(frames, "clip", 25.0, QUICK)
         decoded.append(library.decode(len(library.records)))
         chunks.append(nrc.encode_session(library.records[-1], frozen))
@@ -52,7 +53,7 @@ def test_earlier_sessions_decode_bit_identically_after_later_ones(three_sessions
 
 def test_stored_records_stay_byte_identical(three_sessions: dict[str, object]) -> None:
     library: Library = three_sessions["library"]
-    frozen = {n: np.zeros(f.size, dtype=bool) for n, f in library.frozen().items()}
+    frozen = {n: np.zeros(f.size, dtype=bool) for n, f in library.state.frozen().items()}
     for record, chunk in zip(library.records, three_sessions["chunks"]):
         assert nrc.encode_session(record, frozen) == chunk
         frozen = {n: frozen[n] | record.layers[n].mask for n in frozen}
@@ -60,7 +61,9 @@ def test_stored_records_stay_byte_identical(three_sessions: dict[str, object]) -
 
 def test_rebuild_from_records_alone_decodes_bit_identically(three_sessions: dict[str, object]) -> None:
     library: Library = three_sessions["library"]
-    rebuilt = Library.rebuild(library.config, library.records)
+    rebuilt = Library(library.config)
+    for record in library.records:
+        rebuilt.install(record)
     for session, before in enumerate(three_sessions["decoded"], start=1):
         assert np.array_equal(rebuilt.decode(session), before)
 
@@ -76,10 +79,10 @@ def test_sessions_reuse_frozen_weights_and_account_for_them(three_sessions: dict
     first, second = library.records[0].meta, library.records[1].meta
     assert first["reused_weights"] == 0
     assert second["reused_weights"] > 0
-    selected = sum(round(0.3 * layer.weight.numel()) for layer in library.layers.values())
+    selected = sum(round(0.3 * layer.weight.numel()) for layer in library.state.layers.values())
     assert second["new_weights"] + second["reused_weights"] == selected
-    report = library.capacity_report()
-    assert report["frozen"] == sum(int(r.meta["new_weights"]) for r in library.records)
+    report = library.state.capacity()
+    assert sum(use.frozen for use in report.layers.values()) == sum(int(r.meta["new_weights"]) for r in library.records)
 
 
 def test_tiny_preset_reaches_its_psnr_floor_on_bunny(samples: Path) -> None:
@@ -95,7 +98,7 @@ def test_tiny_preset_reaches_its_psnr_floor_on_bunny(samples: Path) -> None:
     )
     library = Library(_config())
     result = library.add_session(small, "bunny", 25.0, TrainSettings(TINY.epochs, TINY.batch_size, TINY.lr))
-    assert result.psnr >= PSNR_FLOOR_TINY_BUNNY
+    assert result.info.psnr >= PSNR_FLOOR_TINY_BUNNY
 
 
 def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np.ndarray]) -> None:

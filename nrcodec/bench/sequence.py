@@ -11,8 +11,9 @@ import numpy as np
 from nrcodec.bench.video import mask_bytes
 from nrcodec.format import nrc
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
-from nrcodec.video.library import Library, LibraryConfig
-from nrcodec.video.training import TrainSettings
+from nrcodec.runtime import TrainSettings
+from nrcodec.video.library import Library
+from nrcodec.video.records import LibraryConfig, bits_per_pixel
 
 
 def run_sequence(
@@ -33,15 +34,15 @@ def run_sequence(
         total_bytes += chunk
         rows.append(
             {
-                "session": result.session,
+                "session": result.info.session,
                 "name": name,
-                "psnr_at_add": result.psnr,
-                "ms_ssim_at_add": result.ms_ssim,
+                "psnr_at_add": result.info.psnr,
+                "ms_ssim_at_add": result.info.ms_ssim,
                 "bytes": chunk,
-                "bpp": chunk * 8 / frames[..., 0].size,
+                "bpp": bits_per_pixel(chunk, result.info.width, result.info.height, result.info.frames),
                 "seconds": round(result.seconds, 2),
-                "new_weights": result.record.meta["new_weights"],
-                "reused_weights": result.record.meta["reused_weights"],
+                "new_weights": result.info.new_weights,
+                "reused_weights": result.info.reused_weights,
             }
         )
     for row, (_, frames, _) in zip(rows, clips):

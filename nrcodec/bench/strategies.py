@@ -12,8 +12,6 @@ reaches alone (its stl row) — how much learning earlier clips helped (or hinde
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +23,14 @@ from nrcodec.bench.sequence import run_sequence
 from nrcodec.bench.video import scaled_architecture, width_for_weights
 from nrcodec.format import nrc
 from nrcodec.metrics import average_and_bwt
+from nrcodec.runtime import TrainSettings
 from nrcodec.video.frames import Placement, to_training
-from nrcodec.video.library import Library, LibraryConfig
+from nrcodec.video.library import Library
 from nrcodec.video.model import Preset, with_embedding
-from nrcodec.video.training import TrainSettings, lr_lambda, reconstruction_loss
+from nrcodec.video.records import LibraryConfig, SessionInfo
+from nrcodec.video.strategies import SessionContext
+from nrcodec.video.strategies.finetune import Finetune
+from nrcodec.video.trainer import train_session
 
 Clips = list[tuple[str, np.ndarray, float]]
 Say = Callable[[str], None]
@@ -59,69 +61,81 @@ def stl_runs(clips: Clips, chosen: Preset, settings: TrainSettings, target_bytes
     return {"label": "stl", "strategy": "stl", "width": width, "sessions": rows, "bytes": total, "seconds": seconds}
 
 
-def mtl_run(clips: Clips, chosen: Preset, settings: TrainSettings, say: Say) -> dict[str, Any]:
-    """Train one dense network on all clips at once; every clip keeps its own head and biases.
+class Joint(Finetune):
+    """Multi-task learning as a plugin on the one loop: while session 1 trains on its clip, every
+    step also takes one batch of each other clip, through that clip's own head and biases (trained
+    too). Not registered: it is the upper-bound baseline of the comparison, not a way to grow an archive."""
 
-    Each step takes one batch of every clip. The result is stored as a finetune archive would store
-    it (session 1 writes every weight, later sessions only their dense tensors), so bytes are real.
+    name = "mtl"
+
+    def __init__(self, others: list[tuple[torch.Tensor, Placement]], batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.others = others
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.dense: list[dict[str, torch.nn.Parameter]] = []
+
+    def before_session(self, ctx: SessionContext) -> None:
+        super().before_session(ctx)
+        names = ctx.model.session_parameter_names()
+        tensors = ctx.model.session_tensors()
+        self.dense = [
+            {names[n]: torch.nn.Parameter(t.detach().clone()) for n, t in tensors.items()} for _ in self.others
+        ]
+
+    def extra_parameters(self) -> list[torch.Tensor]:
+        return [p for dense in self.dense for p in dense.values()]
+
+    def extra_loss(self, ctx: SessionContext) -> torch.Tensor | None:
+        loss = torch.zeros((), device=ctx.model.head.weight.device)
+        for j, ((target, placement), dense) in enumerate(zip(self.others, self.dense), start=2):
+            idx = torch.randint(target.shape[0], (self.batch_size,), generator=self.generator)
+            out = placement.crop(functional_call(ctx.model, dense, (j, idx, target.shape[0])))
+            loss = loss + ctx.loss(out, target[idx])
+        return loss
+
+
+def mtl_run(clips: Clips, chosen: Preset, settings: TrainSettings, say: Say) -> dict[str, Any]:
+    """Train one dense network on all clips at once (``Joint`` on the one loop); every clip keeps its
+    own head and biases.
+
+    The result is stored as a finetune archive would store it (session 1 writes every weight, later
+    sessions only their dense tensors), so bytes are real.
     """
     library = Library(LibraryConfig(chosen.name, chosen.architecture, capacity=1.0, strategy="finetune"))
-    model = library.model
-    for layer in library.layers.values():
-        layer.use_scores = False
-    names = model.session_parameter_names()
-    placements = [Placement.compute((f.shape[2], f.shape[1]), chosen.architecture.canvas) for _, f, _ in clips]
+    canvas = chosen.architecture.canvas
+    placements = [Placement.compute((f.shape[2], f.shape[1]), canvas) for _, f, _ in clips]
     targets = [to_training(f, p) for (_, f, _), p in zip(clips, placements)]
-    dense = [
-        {names[n]: torch.nn.Parameter(t.detach().clone()) for n, t in model.session_tensors().items()} for _ in clips
-    ]
-    params = [layer.weight for layer in library.layers.values()] + [p for d in dense for p in d.values()]
-    optimizer = torch.optim.Adam(params, lr=settings.lr)
-    longest = max(t.shape[0] for t in targets)
-    steps = settings.epochs * math.ceil(longest / settings.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(steps, settings.warmup))
-    generator = torch.Generator().manual_seed(settings.seed)
-    torch.manual_seed(settings.seed)
-    first = library.start_session(clips[0][1])
-    say(f"mtl: {len(clips)} clips jointly, {steps} steps")
-    start = time.perf_counter()
-    model.train()
-    for _ in range(steps):
-        loss = torch.zeros(())
-        for j, (target, placement, tensors) in enumerate(zip(targets, placements, dense), start=1):
-            idx = torch.randint(target.shape[0], (settings.batch_size,), generator=generator)
-            out = placement.crop(functional_call(model, tensors, (j, idx, target.shape[0])))
-            loss = loss + reconstruction_loss(out, target[idx], settings.l1_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-    model.eval()
-    seconds = time.perf_counter() - start
+    joint = Joint(list(zip(targets[1:], placements[1:])), settings.batch_size, settings.seed)
+    say(f"mtl: {len(clips)} clips jointly")
+    first = library.start_session(clips[0][1], settings)
+    seconds = train_session(first.ctx, joint, targets[0], settings)
+    names = library.model.session_parameter_names()
     rows, total = [], 0
-    for (name, frames, fps), tensors in zip(clips, dense):
-        pending = library.start_session(frames) if library.records else first
-        with torch.no_grad():
-            for n, t in model.session_tensors().items():
-                t.copy_(tensors[names[n]])
+    for (name, frames, fps), dense in zip(clips, [None, *joint.dense]):
+        pending = library.start_session(frames, settings) if library.records else first
+        if dense is not None:
+            with torch.no_grad():
+                for n, t in library.model.session_tensors().items():
+                    t.copy_(dense[names[n]])
         result = library.finish_session(pending, frames, name, fps, settings, seconds / len(clips))
         chunk = len(nrc.encode_session(result.record, result.frozen_before))
         total += chunk
-        rows.append(_row(result.session, name, frames, result.psnr, result.ms_ssim, chunk, seconds / len(clips)))
+        rows.append(_row(result.info, chunk, seconds / len(clips)))
     return {"label": "mtl", "strategy": "mtl", "sessions": rows, "bytes": total, "seconds": round(seconds, 2)}
 
 
-def _row(session: int, name: str, frames: np.ndarray, quality: float, ssim: float | None, nbytes: int, seconds: float):
+def _row(info: SessionInfo, nbytes: int, seconds: float) -> dict[str, Any]:
     """An mtl row: the clips are learned together and nothing changes afterwards, so now = at add."""
     return {
-        "session": session,
-        "name": name,
-        "psnr_at_add": quality,
-        "ms_ssim_at_add": ssim,
-        "psnr_now": quality,
-        "ms_ssim_now": ssim,
+        "session": info.session,
+        "name": info.name,
+        "psnr_at_add": info.psnr,
+        "ms_ssim_at_add": info.ms_ssim,
+        "psnr_now": info.psnr,
+        "ms_ssim_now": info.ms_ssim,
         "bytes": nbytes,
-        "bpp": nbytes * 8 / frames[..., 0].size,
+        "bpp": info.bpp(nbytes),
         "seconds": round(seconds, 2),
     }
 

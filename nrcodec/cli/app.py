@@ -24,6 +24,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda or mps."
+DeviceOption = Annotated[str, typer.Option(help=DEVICE_HELP)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 _state = {"debug": False}
 
 

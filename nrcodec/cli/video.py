@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nrcodec.cli.app import app, emit_json, err, user_errors
+from nrcodec.cli.app import DeviceOption, JsonFlag, app, emit_json, err, out, user_errors
 from nrcodec.cli.render import human_bytes, step_bar
 from nrcodec.errors import InputError, UsageError
 from nrcodec.media.video import read_video, write_video
@@ -24,9 +22,6 @@ from nrcodec.video.evaluate import EvalReport, evaluate
 from nrcodec.video.model import EMBEDDINGS, PRESETS
 from nrcodec.video.records import AddReport
 from nrcodec.video.strategies import strategy_names
-
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
-
 
 PresetOption = Annotated[
     str | None,
@@ -53,8 +48,6 @@ StrategySettingOption = Annotated[
 EmbeddingOption = Annotated[
     str | None, typer.Option(help=f"Index embedding of a new archive: {', '.join(EMBEDDINGS)} [default: sinusoidal].")
 ]
-DeviceOption = Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 @app.command("add-video")

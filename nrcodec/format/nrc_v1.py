@@ -28,7 +28,6 @@ from nrcodec.format.session import LayerRecord, SessionRecord
 
 LAYER_PARTS = ("table", "frozen", "free", "written", "values", "scales")
 """Parts of a masked layer's blob, in order; ``written`` only for sessions that rewrite weights."""
-BITSETS = ("frozen", "free", "written")
 DENSE_PARTS = ("table", "values", "scales")
 MAX_SCALES = 1 << 20
 

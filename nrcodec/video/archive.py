@@ -148,7 +148,7 @@ class Archive:
             record = nrc.decode_session(parsed.version, payload, library.state.frozen(), library.model.session_sizes, i)
             if record.meta.get("session") != i:
                 raise FormatError(f"session {i} chunk is out of order (it says session {record.meta.get('session')})")
-            library.state.install(record)
+            library.install(record)
         return cls(path, library, data, parsed)
 
     @classmethod
@@ -176,13 +176,12 @@ class Archive:
     ) -> AddReport:
         """Train one more session and commit it to disk atomically."""
         result = self.library.add_session(frames, name, fps, settings, progress, source)
-        size = nrc.CodedSize()
-        chunk = nrc.encode_session(result.record, result.frozen_before, size, self.version)
+        chunk = nrc.encode_session(result.record, result.frozen_before, version=self.version)
         data = self._data + chunk
         commit_bytes(self.path, data)
         self._data = data
         self.session_bytes.append(len(chunk))
-        return AddReport(result.info, len(chunk), len(data), size.bits, tuple(result.notices))
+        return AddReport(result.info, len(chunk), len(data), tuple(result.notices))
 
     def sessions(self) -> list[SessionRow]:
         """One row per session, with bytes and bpp from the chunk's real size."""

@@ -3,8 +3,9 @@
 ``add_session`` is ``start_session`` (get the supernet ready, remember what must not move),
 the one training loop (``trainer``), and ``finish_session`` (``freezer`` turns what the session
 made into a record, which is then measured). ``decode`` rebuilds any session's frames
-(``decoder``); ``Library.rebuild`` makes the same library from records alone, which is what a
-fresh process does with an archive. The pieces live in their own modules; this class wires them.
+(``decoder``); ``install`` adds a stored session, so a library rebuilt from records alone (what a
+fresh process does with an archive) decodes exactly like the one that trained them. The pieces
+live in their own modules; this class wires them.
 """
 
 from __future__ import annotations
@@ -192,12 +193,6 @@ class Library:
         ``subnetwork`` decodes them with another session's subnetwork (the transfer matrix)."""
         return self.decoder.decode(self.records, session, (start, stop), subnetwork)
 
-    @classmethod
-    def rebuild(
-        cls, config: LibraryConfig, records: list[SessionRecord], device: str | torch.device = "cpu"
-    ) -> Library:
-        """The library as it was after its last session, from records alone."""
-        library = cls(config, device)
-        for record in records:
-            library.state.install(record)
-        return library
+    def install(self, record: SessionRecord) -> None:
+        """Add a stored session (from an archive, or another library's records) without training."""
+        self.state.install(record)

@@ -171,7 +171,6 @@ class AddReport:
     info: SessionInfo
     bytes: int
     file_bytes: int
-    coded_bits: float
     notices: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
