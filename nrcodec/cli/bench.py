@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import torch
 import typer
 from rich.table import Table
 
 from nrcodec.bench.speed import archive_vs_bound, decode_fps, entropy_throughput, step_ratio
 from nrcodec.bench.strategies import CAPACITIES, STRATEGY_ROWS, markdown, orderings, run_strategies
-from nrcodec.cli.app import app, err, user_errors
+from nrcodec.cli.app import DEVICE_HELP, app, err, out, user_errors
 from nrcodec.cli.render import device_name, versions
-from nrcodec.cli.video import DEVICE_HELP, out
 from nrcodec.errors import InputError
 from nrcodec.media.video import read_video
-from nrcodec.video.library import resolve_device
+from nrcodec.runtime import TrainSettings, resolve_device
 from nrcodec.video.model import preset
 from nrcodec.video.strategies import make_strategy
-from nrcodec.video.training import TrainSettings
 
 bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
@@ -47,55 +46,66 @@ def speed(
             row["decode_fps"] = decode_fps(name, dev)
             rows.append(row)
         err.print("measuring entropy coding and archive overhead ...")
-        coding = entropy_throughput()
-        archive = archive_vs_bound("tiny", read_video(clip, 8).frames)
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
             "versions": versions(),
             "presets": rows,
-            "entropy_coding": coding,
-            "archive_vs_bound": archive,
+            "entropy_coding": entropy_throughput(),
+            "archive_vs_bound": archive_vs_bound("tiny", read_video(clip, 8).frames),
         }
-        header = (
-            "| preset | batch | masked step (ms) | dense step (ms) | ratio | decode fps |\n|---|---|---|---|---|---|\n"
-        )
-        lines = "".join(
-            f"| {r['preset']} | {r['batch']} | {r['masked_step_s'] * 1e3:.1f} | {r['dense_step_s'] * 1e3:.1f} "
-            f"| {r['ratio']:.3f} | {r['decode_fps']:.1f} |\n"
-            for r in rows
-        )
-        coding_text = (
-            f"ANS coding of int8 weights: {coding['encode_symbols_per_s'] / 1e6:.1f} M symbols/s encode, "
-            f"{coding['decode_symbols_per_s'] / 1e6:.1f} M symbols/s decode, {coding['coded_vs_bound']:.4f}× the "
-            f"entropy bound.\nA tiny session chunk: {archive['chunk_bytes']:,} bytes = {archive['ratio']:.4f}× the "
-            "ideal code length of its masks and weights under their stored models."
-        )
-        markdown = (
-            f"Device: {result['device_name']} ({dev}); {json.dumps(result['versions'])}\n\n"
-            + header
-            + lines
-            + "\n"
-            + coding_text
-            + "\n"
-        )
+        coding_text = _coding_text(result)
         if json_out:
             json_out.write_text(json.dumps(result, indent=2) + "\n")
         if markdown_out:
-            markdown_out.write_text(markdown)
-        table = Table("preset", "batch", "masked step", "dense step", "ratio", "decode fps")
-        for r in rows:
-            table.add_row(
-                r["preset"],
-                str(r["batch"]),
-                f"{r['masked_step_s'] * 1e3:.1f} ms",
-                f"{r['dense_step_s'] * 1e3:.1f} ms",
-                f"{r['ratio']:.3f}",
-                f"{r['decode_fps']:.1f}",
-            )
+            markdown_out.write_text(_speed_markdown(result, coding_text))
         out.print(f"device: {result['device_name']} ({dev}); " + ", ".join(f"{k} {v}" for k, v in versions().items()))
-        out.print(table)
+        out.print(_speed_table(rows))
         out.print(coding_text)
+
+
+def _coding_text(result: dict[str, Any]) -> str:
+    """Entropy-coding speed and how close a real session chunk comes to its ideal code length, in words."""
+    coding, archive = result["entropy_coding"], result["archive_vs_bound"]
+    return (
+        f"ANS coding of int8 weights: {coding['encode_symbols_per_s'] / 1e6:.1f} M symbols/s encode, "
+        f"{coding['decode_symbols_per_s'] / 1e6:.1f} M symbols/s decode, {coding['coded_vs_bound']:.4f}× the "
+        f"entropy bound.\nA tiny session chunk: {archive['chunk_bytes']:,} bytes = {archive['ratio']:.4f}× the "
+        "ideal code length of its masks and weights under their stored models."
+    )
+
+
+def _speed_markdown(result: dict[str, Any], coding_text: str) -> str:
+    """The speed figures as a README-ready Markdown table, headed by the device and versions."""
+    header = "| preset | batch | masked step (ms) | dense step (ms) | ratio | decode fps |\n|---|---|---|---|---|---|\n"
+    lines = "".join(
+        f"| {r['preset']} | {r['batch']} | {r['masked_step_s'] * 1e3:.1f} | {r['dense_step_s'] * 1e3:.1f} "
+        f"| {r['ratio']:.3f} | {r['decode_fps']:.1f} |\n"
+        for r in result["presets"]
+    )
+    return (
+        f"Device: {result['device_name']} ({result['device']}); {json.dumps(result['versions'])}\n\n"
+        + header
+        + lines
+        + "\n"
+        + coding_text
+        + "\n"
+    )
+
+
+def _speed_table(rows: list[dict[str, Any]]) -> Table:
+    """The per-preset speed figures for the terminal."""
+    table = Table("preset", "batch", "masked step", "dense step", "ratio", "decode fps")
+    for r in rows:
+        table.add_row(
+            r["preset"],
+            str(r["batch"]),
+            f"{r['masked_step_s'] * 1e3:.1f} ms",
+            f"{r['dense_step_s'] * 1e3:.1f} ms",
+            f"{r['ratio']:.3f}",
+            f"{r['decode_fps']:.1f}",
+        )
+    return table
 
 
 @bench.command("strategies")
@@ -122,14 +132,8 @@ def strategies(
         chosen_names = tuple(n.strip() for n in names.split(",") if n.strip())
         for name in chosen_names:
             make_strategy(name)
-        try:
-            sweep = tuple(float(c) for c in capacities.split(",") if c.strip())
-        except ValueError:
-            raise InputError(f"--capacities {capacities!r} is not a comma-separated list of numbers") from None
-        loaded = []
-        for path in clips:
-            clip = read_video(path, max_frames)
-            loaded.append((clip.name, clip.frames, clip.fps))
+        sweep = _parse_capacities(capacities)
+        loaded = load_clips(clips, max_frames)
         settings = TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr)
         start = time.perf_counter()
         runs = run_strategies(
@@ -159,3 +163,19 @@ def strategies(
         if markdown_out:
             markdown_out.write_text(text)
         out.print(text)
+
+
+def _parse_capacities(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(c) for c in text.split(",") if c.strip())
+    except ValueError:
+        raise InputError(f"--capacities {text!r} is not a comma-separated list of numbers") from None
+
+
+def load_clips(paths: list[Path], max_frames: int) -> list[tuple[str, np.ndarray, float]]:
+    """(name, frames, fps) of the first ``max_frames`` frames of every clip, in order."""
+    loaded = []
+    for path in paths:
+        clip = read_video(path, max_frames)
+        loaded.append((clip.name, clip.frames, clip.fps))
+    return loaded

@@ -13,17 +13,14 @@ from nrcodec.bench.anchors import anchor_versions, image_anchors, video_anchors
 from nrcodec.bench.image import image_curves, image_markdown, run_image_bench
 from nrcodec.bench.rd import plot_rd
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
-from nrcodec.cli.app import emit_json, err, user_errors
-from nrcodec.cli.bench import bench
+from nrcodec.cli.app import DEVICE_HELP, emit_json, err, out, user_errors
+from nrcodec.cli.bench import bench, load_clips
 from nrcodec.cli.render import device_name, versions
-from nrcodec.cli.video import DEVICE_HELP, out
 from nrcodec.errors import InputError
 from nrcodec.image import DEFAULT_CODEC, Codec
 from nrcodec.media.images import read_image
-from nrcodec.media.video import read_video
-from nrcodec.video.library import resolve_device
+from nrcodec.runtime import TrainSettings, resolve_device
 from nrcodec.video.model import PRESETS, preset
-from nrcodec.video.training import TrainSettings
 
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here ('-' for stdout).")]
 MarkdownOut = Annotated[Path | None, typer.Option("--markdown", help="Write README-ready Markdown tables here.")]
@@ -73,10 +70,7 @@ def video(
     with user_errors():
         dev = resolve_device(device)
         chosen = preset(preset_name)
-        loaded = []
-        for path in clips:
-            clip = read_video(path, max_frames)
-            loaded.append((clip.name, clip.frames, clip.fps))
+        loaded = load_clips(clips, max_frames)
         if len({name for name, _, _ in loaded}) != len(loaded):
             raise InputError("clips need distinct base names; rename one")
         settings = TrainSettings(epochs, chosen.batch_size, chosen.lr)
