@@ -114,7 +114,7 @@ def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np
         library = Library(_config(strategy="leaky", capacity=0.6))
         settings = TrainSettings(epochs=2, batch_size=4, lr=3e-3)
         library.add_session(clips["meadow"][:4], "a", 25.0, settings)
-        with pytest.raises(FrozenWeightError):
+        with pytest.raises(FrozenWeightError, match="session 2 changed frozen weights"):
             library.add_session(clips["closeup"][:4], "b", 25.0, settings)
     finally:
         del STRATEGIES["leaky"]
