@@ -8,7 +8,7 @@ subnetworks; heads and biases are dense and belong to their session.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -100,8 +100,6 @@ class Preset:
     epochs: int
     batch_size: int
     lr: float
-    description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 PRESETS: dict[str, Preset] = {
@@ -111,7 +109,6 @@ PRESETS: dict[str, Preset] = {
         epochs=60,
         batch_size=4,
         lr=1e-2,
-        description="160×90 canvas; trains a 32-frame clip in seconds on a laptop CPU (tests, demos)",
     ),
     "small": Preset(
         "small",
@@ -119,7 +116,6 @@ PRESETS: dict[str, Preset] = {
         epochs=150,
         batch_size=4,
         lr=5e-3,
-        description="320×180 canvas for everyday CPU use",
     ),
     "hd": Preset(
         "hd",
@@ -133,7 +129,6 @@ PRESETS: dict[str, Preset] = {
         epochs=150,
         batch_size=1,
         lr=5e-4,
-        description="1280×720 canvas, NeRV-S/M sized (4.7 M masked weights, strides 5,2,2,2,2), for GPUs",
     ),
 }
 
