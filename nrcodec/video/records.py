@@ -138,6 +138,22 @@ class SessionInfo:
     def bpp(self, nbytes: int) -> float:
         return bits_per_pixel(nbytes, self.width, self.height, self.frames)
 
+    def figures(self, nbytes: int) -> dict[str, Any]:
+        """The keys every per-session report shares, with bytes and bpp from a real chunk size."""
+        return {
+            "session": self.session,
+            "name": self.name,
+            "frames": self.frames,
+            "width": self.width,
+            "height": self.height,
+            "psnr": self.psnr,
+            "ms_ssim": self.ms_ssim,
+            "bytes": nbytes,
+            "bpp": self.bpp(nbytes),
+            "new_weights": self.new_weights,
+            "reused_weights": self.reused_weights,
+        }
+
 
 @dataclass(frozen=True)
 class SessionRow:
@@ -147,21 +163,7 @@ class SessionRow:
     bytes: int
 
     def to_json(self) -> dict[str, Any]:
-        i = self.info
-        return {
-            "session": i.session,
-            "name": i.name,
-            "frames": i.frames,
-            "width": i.width,
-            "height": i.height,
-            "fps": i.fps,
-            "bytes": self.bytes,
-            "bpp": i.bpp(self.bytes),
-            "psnr": i.psnr,
-            "ms_ssim": i.ms_ssim,
-            "new_weights": i.new_weights,
-            "reused_weights": i.reused_weights,
-        }
+        return {**self.info.figures(self.bytes), "fps": self.info.fps}
 
 
 @dataclass(frozen=True)
@@ -176,19 +178,9 @@ class AddReport:
     def to_json(self) -> dict[str, Any]:
         i = self.info
         return {
-            "session": i.session,
-            "name": i.name,
-            "frames": i.frames,
-            "width": i.width,
-            "height": i.height,
-            "psnr": i.psnr,
-            "ms_ssim": i.ms_ssim,
-            "bytes": self.bytes,
-            "bpp": i.bpp(self.bytes),
+            **i.figures(self.bytes),
             "seconds": round(i.seconds, 2),
             "device": i.device,
-            "new_weights": i.new_weights,
-            "reused_weights": i.reused_weights,
             "file_bytes": self.file_bytes,
         }
 
