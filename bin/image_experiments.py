@@ -28,18 +28,19 @@ from nrcodec.image.evaluate import measure, psnr
 from nrcodec.image.train import fit
 from nrcodec.image.versions import finalize, new_base
 from nrcodec.media.images import read_images
+from nrcodec.runtime import StepReport
 
 LAMBDAS = (0.0025, 0.005, 0.01, 0.02, 0.04)
-SOURCE = TrainSettings(lmbda=0.01, steps=12000, crop=64, batch=8, lr=5e-4)
+SOURCE = TrainSettings(lmbda=0.01, steps=12000, crop=64, batch_size=8, lr=5e-4)
 RETUNE_STEPS = 1500
-ADAPT = dict(steps=400, crop=64, batch=8, lr=2e-4)
+ADAPT = dict(steps=400, crop=64, batch_size=8, lr=2e-4)
 MODES = ("cawf", "selective", "naive")
 
 
 def _log(every: int, label: str):
-    def report(step: int, total: int, stats: dict[str, float]) -> None:
-        if step % every == 0 or step == total:
-            print(f"  {label} {step}/{total} {stats['bpp']:.3f} bpp {stats['psnr']:.2f} dB", flush=True)
+    def report(r: StepReport) -> None:
+        if r.done % every == 0 or r.done == r.total:
+            print(f"  {label} {r.done}/{r.total} {r.bpp:.3f} bpp {r.psnr:.2f} dB", flush=True)
 
     return report
 
@@ -49,15 +50,15 @@ def source_codecs(photos: list[np.ndarray], out: Path) -> dict[float, Codec]:
     first = new_base(seed=0)
     fit(first, photos, SOURCE, _log(500, "source 0.01"))
     state = {k: v.clone() for k, v in first.model.state_dict().items()}
-    codecs[0.01] = Codec.create(finalize(first, SOURCE.describe(len(photos))))
+    codecs[0.01] = Codec.create(finalize(first, SOURCE.codec_json(len(photos))))
     for lmbda in LAMBDAS:
         if lmbda == 0.01:
             continue
-        settings = TrainSettings(lmbda=lmbda, steps=RETUNE_STEPS, crop=64, batch=8, lr=2e-4)
+        settings = TrainSettings(lmbda=lmbda, steps=RETUNE_STEPS, crop=64, batch_size=8, lr=2e-4)
         trainable = new_base(seed=0)
         trainable.model.load_state_dict(state)
         fit(trainable, photos, settings, _log(250, f"source {lmbda}"))
-        codecs[lmbda] = Codec.create(finalize(trainable, dict(settings.describe(len(photos)), from_lambda=0.01)))
+        codecs[lmbda] = Codec.create(finalize(trainable, dict(settings.codec_json(len(photos)), from_lambda=0.01)))
     for lmbda, codec in codecs.items():
         codec.save(out / f"source-{lmbda}.nic")
     return codecs
@@ -73,7 +74,7 @@ def adaptation(data: Path, out: Path) -> None:
     codecs = source_codecs(photos, out)
     results: dict[str, dict] = {
         "settings": {
-            "source": SOURCE.describe(len(photos)),
+            "source": SOURCE.codec_json(len(photos)),
             "retune_steps": RETUNE_STEPS,
             "adapt": ADAPT,
             "lambdas": LAMBDAS,

@@ -13,15 +13,17 @@ import numpy as np
 import pytest
 import torch
 
-from nrcodec.errors import FormatError, InputError
+from nrcodec.errors import ChecksumError, FormatError, InputError, TruncatedError
+from nrcodec.format.chunks import read_chunks
+from nrcodec.format.record import unpack_record
 from nrcodec.image import Codec, TrainSettings, adapt, decode_image, encode_image, train_codec
-from nrcodec.image.codec import analyse
 from nrcodec.image.codec_file import read_codec_file
+from nrcodec.image.models import default_architecture
 from nrcodec.image.versions import CAWF_GROWTH
 from nrcodec.media.images import png_bytes, read_image
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
-TINY = TrainSettings(lmbda=0.01, steps=12, crop=48, batch=2, lr=1e-3)
+TINY = TrainSettings(lmbda=0.01, steps=12, crop=48, batch_size=2, lr=1e-3)
 RATE_SLACK = 0.02
 """Bitstream bytes beyond the header stay within 2% of the model's estimated rate."""
 
@@ -34,6 +36,10 @@ def photos() -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def bunny() -> np.ndarray:
     return read_image(SAMPLES / "bunny.png")
+
+
+def parameter_count(codec: Codec, vid: int) -> int:
+    return sum(t.numel() for t in codec.state(vid).values())
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +55,17 @@ def test_round_trip_equals_the_models_quantized_reconstruction(base_bytes: bytes
         decoded, version = decode_image(Codec.from_bytes(base_bytes), encoded.data)
         assert version == 0
         assert decoded.shape == odd.shape
-        assert np.array_equal(decoded, analyse(codec, 0, odd).reconstruction)
+        assert np.array_equal(decoded, encoded.reconstruction)
         coded = len(encoded.data) - encoded.header_bytes
         assert abs(coded - encoded.estimated_bits / 8) <= RATE_SLACK * encoded.estimated_bits / 8 + 4
+
+
+def test_codec_file_records_the_architecture(base_bytes: bytes) -> None:
+    meta, _ = unpack_record(read_chunks(base_bytes)[0].payload, "test")
+    assert meta["architecture"] == {"model": "factorized", "params": {"width": 64, "affine": False}}
+    assert "width" not in meta and "affine" not in meta
+    (base,) = read_codec_file(base_bytes)
+    assert not base.legacy and base.architecture == default_architecture()
 
 
 def test_codec_file_tables_are_integers_and_fingerprints_check(base_bytes: bytes) -> None:
@@ -60,9 +74,9 @@ def test_codec_file_tables_are_integers_and_fingerprints_check(base_bytes: bytes
     assert len(tables) == 64 and all(isinstance(c, int) for t in tables for c in t.counts)
     tampered = bytearray(base_bytes)
     tampered[-10] ^= 1
-    with pytest.raises(FormatError):
+    with pytest.raises(ChecksumError, match="CRC32"):
         Codec.from_bytes(bytes(tampered))
-    with pytest.raises(FormatError, match=r"truncated|announces"):
+    with pytest.raises(TruncatedError, match=r"truncated|announces"):
         Codec.from_bytes(base_bytes[: len(base_bytes) // 2])
 
 
@@ -73,7 +87,7 @@ def test_adapting_keeps_version_0_bit_exact(
     codec = Codec.from_bytes(base_bytes)
     old = [encode_image(codec, rgb, 0) for rgb in photos]
     old_png = [png_bytes(decode_image(codec, e.data)[0]) for e in old]
-    result = adapt(codec, [bunny], mode, 0, TrainSettings(lmbda=0.01, steps=4, crop=48, batch=2, lr=1e-3))
+    result = adapt(codec, [bunny], mode, 0, TrainSettings(lmbda=0.01, steps=4, crop=48, batch_size=2, lr=1e-3))
     assert result.version == 1
     data = codec.to_bytes()
     assert data[: len(base_bytes)] == base_bytes
@@ -91,9 +105,9 @@ def test_adapting_keeps_version_0_bit_exact(
 
 def test_cawf_embeds_the_parent_unchanged_and_adds_custom_filters(base_bytes: bytes, bunny: np.ndarray) -> None:
     codec = Codec.from_bytes(base_bytes)
-    result = adapt(codec, [bunny], "cawf", 0, TrainSettings(lmbda=0.01, steps=4, crop=48, batch=2, lr=1e-2))
+    result = adapt(codec, [bunny], "cawf", 0, TrainSettings(lmbda=0.01, steps=4, crop=48, batch_size=2, lr=1e-2))
     base, grown = codec.state(0), codec.state(result.version)
-    assert codec.version(1).width == 64 + CAWF_GROWTH
+    assert codec.version(1).architecture.params.to_json() == {"width": 64 + CAWF_GROWTH, "affine": False}
     changed_custom = False
     for name, tensor in base.items():
         if name.startswith("entropy."):
@@ -102,14 +116,14 @@ def test_cawf_embeds_the_parent_unchanged_and_adds_custom_filters(base_bytes: by
         assert torch.equal(block, tensor), name
         changed_custom |= grown[name].numel() > tensor.numel()
     assert changed_custom
-    total = codec.parameter_count(0)
+    total = parameter_count(codec, 0)
     assert 0.4 * total < result.added_parameters < 0.7 * total  # paper: about +55%
 
 
 def test_selective_trains_about_five_percent(base_bytes: bytes, bunny: np.ndarray) -> None:
     codec = Codec.from_bytes(base_bytes)
-    result = adapt(codec, [bunny], "selective", 0, TrainSettings(lmbda=0.01, steps=3, crop=48, batch=2))
-    assert result.added_parameters < 0.08 * codec.parameter_count(0)
+    result = adapt(codec, [bunny], "selective", 0, TrainSettings(lmbda=0.01, steps=3, crop=48, batch_size=2))
+    assert result.added_parameters < 0.08 * parameter_count(codec, 0)
     base, tuned = codec.state(0), codec.state(1)
     for name in ("enc.0.weight", "dec.3.weight", "enc.2.bias"):
         assert torch.equal(base[name], tuned[name])
@@ -118,7 +132,7 @@ def test_selective_trains_about_five_percent(base_bytes: bytes, bunny: np.ndarra
 
 def test_wrong_codec_and_unknown_version_are_clear_errors(base_bytes: bytes, photos: list[np.ndarray]) -> None:
     codec = Codec.from_bytes(base_bytes)
-    other = train_codec(photos[:1], TrainSettings(steps=2, crop=32, batch=1, seed=1))
+    other = train_codec(photos[:1], TrainSettings(steps=2, crop=32, batch_size=1, seed=1))
     encoded = encode_image(other, photos[0])
     with pytest.raises(FormatError, match="another codec file"):
         decode_image(codec, encoded.data)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from nrcodec.cli.app import app, emit_json, err, user_errors
+from nrcodec.cli.app import app, emit_json, user_errors
+from nrcodec.cli.render import step_bar
 from nrcodec.errors import FormatError, InputError
 from nrcodec.image import ADAPT_MODES, DEFAULT_CODEC, Codec, TrainSettings, adapt, decode_image, encode_image
 from nrcodec.image.evaluate import psnr
-from nrcodec.image.train import ProgressFn, parent_lambda, resolve_device, train_codec
+from nrcodec.image.train import parent_lambda, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
+from nrcodec.runtime import resolve_device
 
 CodecOption = Annotated[
     Path | None, typer.Option("--codec", help="Codec file (.nic); default: the shipped base codec.")
@@ -28,34 +27,6 @@ CropOption = Annotated[int, typer.Option("--crop", min=16, help="Training crop s
 BatchOption = Annotated[int, typer.Option("--batch", min=1, help="Crops per training step.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[ProgressFn]:
-    """A rich progress bar on stderr fed by the training loop; plain lines when stderr is no terminal."""
-    if not err.is_terminal:
-
-        def log(step: int, total: int, stats: dict[str, float]) -> None:
-            if step == total or step % max(1, total // 10) == 0:
-                err.print(f"{label}: step {step}/{total}  {stats['bpp']:.3f} bpp  {stats['psnr']:.2f} dB")
-
-        yield log
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None, stats="")
-
-        def update(step: int, total: int, stats: dict[str, float]) -> None:
-            text = f"{stats['bpp']:.3f} bpp  {stats['psnr']:.2f} dB"
-            bar.update(task, completed=step, total=total, stats=text)
-
-        yield update
 
 
 def _load_codec(path: Path | None) -> Codec:
@@ -82,12 +53,11 @@ def train_image_codec(
     """Train a base image codec (version 0) from scratch on a directory of images."""
     with user_errors():
         pictures = read_images(images)
-        settings = TrainSettings(
-            lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed, device=resolve_device(device)
-        )
+        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
+        where = resolve_device(device)
         start = time.perf_counter()
-        with _progress("training") as progress:
-            codec = train_codec(pictures, settings, progress)
+        with step_bar("training", steps) as progress:
+            codec = train_codec(pictures, settings, progress, where)
         codec.save(out)
         base = codec.versions[0]
         report = {
@@ -99,7 +69,7 @@ def train_image_codec(
             "train_bpp": base.info["train"]["bpp"],
             "bytes": len(codec.to_bytes()),
             "seconds": round(time.perf_counter() - start, 2),
-            "device": settings.device,
+            "device": str(where),
         }
         if json_out:
             emit_json(report)
@@ -132,11 +102,10 @@ def adapt_domain(
         codec = Codec.load(codec_path)
         lmbda = parent_lambda(codec, parent)
         pictures = read_images(images)
-        settings = TrainSettings(
-            lmbda=lmbda, steps=steps, crop=crop, batch=batch, lr=lr, seed=seed, device=resolve_device(device)
-        )
-        with _progress(f"adapting ({mode})") as progress:
-            result = adapt(codec, pictures, mode, parent, settings, progress)
+        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
+        where = resolve_device(device)
+        with step_bar(f"adapting ({mode})", steps) as progress:
+            result = adapt(codec, pictures, mode, parent, settings, progress, device=where)
         codec.save(output or codec_path)
         report = {
             "version": result.version,

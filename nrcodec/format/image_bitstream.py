@@ -5,7 +5,8 @@ payload is ``codec fingerprint (8 bytes) | version fingerprint (8 bytes) | uvari
 image width, image height, latent channels, latent height, latent width | coded latents``. The
 codec fingerprint is that of version 0 of the codec file, so a bitstream from another codec file
 is recognised as such; the version fingerprint tells a same-numbered version of another
-adaptation apart.
+adaptation apart. Whether the latent shape fits the image size is the model's to say (each model
+has its own stride); this layer only bounds it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ FORMAT_VERSION = 1
 KIND = "nrcodec image bitstream"
 TAG = b"IMGL"
 FINGERPRINT_BYTES = 8
-STRIDE = 16
 MAX_SIDE = 1 << 14
 MAX_CHANNELS = 512
 MAX_LATENTS = 1 << 27
@@ -38,10 +38,6 @@ class ImageBitstream:
     latent_height: int
     latent_width: int
     coded: bytes
-
-    @property
-    def latent_count(self) -> int:
-        return self.latent_height * self.latent_width
 
 
 def pack_bitstream(stream: ImageBitstream) -> bytes:
@@ -75,7 +71,7 @@ def read_bitstream(data: bytes) -> ImageBitstream:
     version, width, height, channels, lat_h, lat_w = fields
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise FormatError(f"{where}: image size {width}x{height} is out of range")
-    if (lat_h, lat_w) != (-(-height // STRIDE), -(-width // STRIDE)):
+    if not (1 <= lat_h <= height and 1 <= lat_w <= width):
         raise FormatError(f"{where}: latent shape {lat_h}x{lat_w} does not fit a {width}x{height} image")
     if not 1 <= channels <= MAX_CHANNELS or channels * lat_h * lat_w > MAX_LATENTS:
         raise FormatError(f"{where}: {channels} latent channels is out of range")

@@ -1,4 +1,9 @@
-"""A loaded codec file and the encode/decode of single images with one of its versions."""
+"""A loaded codec file and the encode/decode of single images with one of its versions.
+
+The codec file says which registered model each version is (:mod:`nrcodec.image.models`); the
+model compresses and decompresses, this module frames the result as a bitstream and checks that a
+bitstream belongs to this codec file before any of it is decoded.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,19 @@ import torch
 
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format.atomic import commit_bytes
-from nrcodec.format.entropy import FrequencyTable
 from nrcodec.format.image_bitstream import ImageBitstream, header_bytes, pack_bitstream, read_bitstream
-from nrcodec.format.latent_coding import decode_channels, encode_channels
 from nrcodec.image.codec_file import Version, read_codec_file, resolve_state, version_chunk, write_codec_file
-from nrcodec.image.model import FactorizedPrior, pad_image, quantize, to_tensor, to_uint8
+from nrcodec.image.models import ImageModel
 
 
 class Codec:
-    """The versions of one image codec; models and tables are built on first use and cached."""
+    """The versions of one image codec; their models (with their tables) are built on first use and cached."""
 
     def __init__(self, versions: list[Version], data: bytes) -> None:
         self.versions = versions
         self._data = data
         self._states: dict[int, dict[str, torch.Tensor]] = {}
-        self._models: dict[int, FactorizedPrior] = {}
-        self._tables: dict[int, list[FrequencyTable]] = {}
+        self._models: dict[int, ImageModel] = {}
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Codec:
@@ -89,31 +91,15 @@ class Codec:
             self._states[vid] = resolve_state(version, parent)
         return self._states[vid]
 
-    def model(self, vid: int) -> FactorizedPrior:
+    def model(self, vid: int) -> ImageModel:
+        """Version ``vid``'s model, in eval mode, coding with the integer tables the file stores."""
         if vid not in self._models:
             version = self.version(vid)
-            model = FactorizedPrior(version.width, version.affine)
+            model = version.architecture.build()
             model.load_state_dict(self.state(vid), strict=False)
+            model.use_tables(version.tables())
             self._models[vid] = model.eval().requires_grad_(False)
         return self._models[vid]
-
-    def tables(self, vid: int) -> list[FrequencyTable]:
-        if vid not in self._tables:
-            self._tables[vid] = self.version(vid).tables()
-        return self._tables[vid]
-
-    def parameter_count(self, vid: int) -> int:
-        return sum(t.numel() for t in self.state(vid).values())
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What a version makes of an image: integer latents, their model rate, the reconstruction."""
-
-    symbols: np.ndarray  # (channels, latent_h * latent_w) int64
-    latent_shape: tuple[int, int, int]
-    estimated_bits: float
-    reconstruction: np.ndarray  # uint8 (h, w, 3)
 
 
 @dataclass(frozen=True)
@@ -138,38 +124,26 @@ def _check_image(rgb: np.ndarray) -> None:
         raise InputError("the image is empty")
 
 
-@torch.inference_mode()
-def analyse(codec: Codec, vid: int, rgb: np.ndarray) -> Analysis:
-    """Run a version on an image: quantized latents, their estimated rate and the reconstruction."""
-    _check_image(rgb)
-    model = codec.model(vid)
-    height, width = rgb.shape[:2]
-    y_hat = quantize(model.analysis(pad_image(to_tensor(rgb))))
-    bits = float(-torch.log2(model.entropy.likelihood(y_hat)).sum())
-    recon = to_uint8(model.synthesis(y_hat)[..., :height, :width])
-    channels, lat_h, lat_w = y_hat.shape[1:]
-    symbols = y_hat[0].reshape(channels, -1).to(torch.int64).numpy()
-    return Analysis(symbols, (channels, lat_h, lat_w), bits, recon)
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 (h, w, 3) array -> float (1, 3, h, w) in [0, 1]."""
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (1, 3, h, w) -> uint8 (h, w, 3) numpy array."""
+    return torch.round(x.clamp(0, 1) * 255.0)[0].permute(1, 2, 0).to(torch.uint8).numpy()
 
 
 def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None) -> Encoded:
     """Code an image with a version (default: the newest) into bitstream bytes."""
     vid = codec.newest if version is None else version
     info = codec.version(vid)
-    result = analyse(codec, vid, rgb)
-    coded = encode_channels(result.symbols, codec.tables(vid))
-    channels, lat_h, lat_w = result.latent_shape
-    stream = ImageBitstream(
-        codec.fingerprint, info.fingerprint, vid, rgb.shape[1], rgb.shape[0], channels, lat_h, lat_w, coded
-    )
+    _check_image(rgb)
+    height, width = rgb.shape[:2]
+    result = codec.model(vid).compress(to_tensor(rgb))
+    stream = ImageBitstream(codec.fingerprint, info.fingerprint, vid, width, height, *result.latent_shape, result.coded)
     return Encoded(
-        pack_bitstream(stream),
-        vid,
-        rgb.shape[1],
-        rgb.shape[0],
-        result.estimated_bits,
-        header_bytes(stream),
-        result.reconstruction,
+        pack_bitstream(stream), vid, width, height, result.estimated_bits, header_bytes(stream), to_uint8(result.x_hat)
     )
 
 
@@ -192,19 +166,18 @@ def check_bitstream(codec: Codec, data: bytes) -> ImageBitstream:
             f"the bitstream uses a version {stream.version} other than this codec file's "
             f"(fingerprint {stream.version_fingerprint}, the file has {version.fingerprint})"
         )
-    if stream.channels != version.width:
+    latents = (stream.channels, stream.latent_height, stream.latent_width)
+    expected = codec.model(stream.version).latent_shape(stream.height, stream.width)
+    if latents != expected:
         raise FormatError(
-            f"the bitstream has {stream.channels} latent channels, version {stream.version} has {version.width}"
+            f"the bitstream's latents are {'x'.join(map(str, latents))}, version {stream.version} makes "
+            f"{'x'.join(map(str, expected))} for a {stream.width}x{stream.height} image"
         )
     return stream
 
 
-@torch.inference_mode()
 def decode_image(codec: Codec, data: bytes) -> tuple[np.ndarray, int]:
     """Decode bitstream bytes; returns the uint8 RGB image and the version it was coded with."""
     stream = check_bitstream(codec, data)
-    symbols = decode_channels(stream.coded, codec.tables(stream.version), stream.latent_count, "bitstream latents")
-    y_hat = torch.from_numpy(symbols).float().reshape(1, stream.channels, stream.latent_height, stream.latent_width)
-    model = codec.model(stream.version)
-    recon = model.synthesis(y_hat)[..., : stream.height, : stream.width]
-    return to_uint8(recon), stream.version
+    x_hat = codec.model(stream.version).decompress(stream.coded, stream.height, stream.width)
+    return to_uint8(x_hat), stream.version

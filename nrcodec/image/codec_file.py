@@ -1,13 +1,18 @@
 """The codec file (``.nic``): version 0 (the base) and each adaptation, one chunk per version.
 
 File: ``b"NRIC" | uint16 format version`` then one ``VERS`` chunk per version, in id order. A
-chunk is a record whose JSON names the version (id, parent, mode, width, affine, fingerprint,
-training settings) and says for each stored tensor how it combines with the parent:
+chunk is a record whose JSON names the version (id, parent, mode, architecture, fingerprint,
+training settings under ``info``) and says for each stored tensor how it combines with the parent:
 
 - ``full``: the tensor as stored;
 - ``grow``: the parent's tensor sits unchanged at the origin of a larger tensor and the blob holds
   only the other (custom) entries, in C order — this is how CAwF keeps the base embedded;
 - absent: the parent's tensor is used as is.
+
+The architecture is ``"architecture": {"model": <registered name>, "params": {<hyper-parameters>}}``
+(:class:`nrcodec.image.models.Architecture`). Chunks written before models were registered have no
+such entry but top-level ``width`` and ``affine``: they are the ``factorized`` model with those
+hyper-parameters, and their fingerprint covers the layout as they wrote it.
 
 Blobs: ``tensors`` (safetensors bytes of float32 tensors) and ``tables`` (the integer frequency
 tables of the latent channels, last entry of each being the escape). Adding a version appends a
@@ -33,16 +38,17 @@ from nrcodec.format.chunks import frame, preamble, read_chunks, read_preamble
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.format.record import blob, need, pack_record, unpack_record
 from nrcodec.format.varint import pack_uvarints, unpack_uvarints
-from nrcodec.image.model import FactorizedPrior
+from nrcodec.image.models import Architecture, model_class
 
 MAGIC = b"NRIC"
 FORMAT_VERSION = 1
 KIND = "nrcodec codec file"
 VERSION_TAG = b"VERS"
 MODES = ("base", "cawf", "selective", "naive")
-MAX_WIDTH = 512
 MAX_VERSIONS = 4096
 FINGERPRINT_BYTES = 8
+LEGACY_MODEL = "factorized"
+"""The model of a chunk without an architecture entry, its hyper-parameters at the top level."""
 
 
 @dataclass
@@ -52,21 +58,24 @@ class Version:
     id: int
     parent: int | None
     mode: str
-    width: int
-    affine: bool
+    architecture: Architecture
     kinds: dict[str, str]
     tensors_blob: bytes
     tables_blob: bytes
     fingerprint: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    legacy: bool = False
+    """Read from a chunk without an architecture entry (hyper-parameters at the top level)."""
 
     def layout(self) -> dict[str, Any]:
+        """What the chunk's JSON says of the version's structure; hashed into its fingerprint."""
+        arch = self.architecture
+        structure = arch.params.to_json() if self.legacy else {"architecture": arch.to_json()}
         return {
             "id": self.id,
             "parent": self.parent,
             "mode": self.mode,
-            "width": self.width,
-            "affine": self.affine,
+            **structure,
             "tensors": dict(sorted(self.kinds.items())),
         }
 
@@ -79,7 +88,8 @@ class Version:
         return digest.hexdigest()[: 2 * FINGERPRINT_BYTES]
 
     def tables(self) -> list[FrequencyTable]:
-        return unpack_tables(self.tables_blob, self.width, f"version {self.id} tables")
+        channels = self.architecture.params.latent_channels
+        return unpack_tables(self.tables_blob, channels, f"version {self.id} tables")
 
 
 def pack_tables(tables: list[FrequencyTable]) -> bytes:
@@ -121,10 +131,10 @@ def _unpack_tensors(data: bytes, where: str) -> dict[str, torch.Tensor]:
 
 
 @functools.lru_cache(maxsize=16)
-def expected_shapes(width: int, affine: bool) -> dict[str, tuple[int, ...]]:
-    """Parameter names and shapes of a model of this width; the global RNG is left untouched."""
+def expected_shapes(architecture: Architecture) -> dict[str, tuple[int, ...]]:
+    """Parameter names and shapes of a model of this architecture; the global RNG is left untouched."""
     with torch.random.fork_rng(devices=[]):
-        model = FactorizedPrior(width, affine)
+        model = architecture.build()
     return {name: tuple(p.shape) for name, p in model.named_parameters()}
 
 
@@ -132,7 +142,7 @@ def resolve_state(version: Version, parent_state: dict[str, torch.Tensor] | None
     """Full parameter set of ``version`` from its stored tensors and its parent's parameters."""
     where = f"version {version.id}"
     stored = _unpack_tensors(version.tensors_blob, where)
-    shapes = expected_shapes(version.width, version.affine)
+    shapes = expected_shapes(version.architecture)
     unknown = set(version.kinds) - set(shapes)
     if unknown or set(stored) != set(version.kinds):
         raise FormatError(f"{where}: stored parameters do not match the layout it declares")
@@ -151,7 +161,7 @@ def resolve_state(version: Version, parent_state: dict[str, torch.Tensor] | None
         base = parent_state[name]
         if kind is None:
             if tuple(base.shape) != shape:
-                raise FormatError(f"{where}: inherited parameter {name!r} does not fit width {version.width}")
+                raise FormatError(f"{where}: inherited parameter {name!r} does not fit the {version.architecture}")
             state[name] = base
         elif kind == "grow":
             if base.dim() != len(shape) or any(b > s for b, s in zip(base.shape, shape, strict=True)):
@@ -198,10 +208,8 @@ def _version_from_chunk(payload: bytes, index: int) -> Version:
     mode = need(meta, "mode", str, where)
     if mode not in MODES or (mode == "base") != (index == 0):
         raise FormatError(f"{where}: mode {mode!r} is not valid here")
-    width = need(meta, "width", int, where)
-    if not 1 <= width <= MAX_WIDTH:
-        raise FormatError(f"{where}: width {width} is out of range")
-    affine = need(meta, "affine", bool, where)
+    legacy = "architecture" not in meta
+    architecture = _legacy_architecture(meta, where) if legacy else Architecture.from_json(meta["architecture"], where)
     kinds = need(meta, "tensors", dict, where)
     if not all(isinstance(k, str) and v in ("full", "grow") for k, v in kinds.items()):
         raise FormatError(f"{where}: malformed tensor layout")
@@ -212,14 +220,20 @@ def _version_from_chunk(payload: bytes, index: int) -> Version:
         vid,
         parent,
         mode,
-        width,
-        affine,
+        architecture,
         kinds,
         blob(blobs, "tensors", where),
         blob(blobs, "tables", where),
         need(meta, "fingerprint", str, where),
         info,
+        legacy,
     )
+
+
+def _legacy_architecture(meta: dict[str, Any], where: str) -> Architecture:
+    """A chunk written before the registry: the factorized model, ``width`` and ``affine`` at the top."""
+    params = {"width": need(meta, "width", int, where), "affine": need(meta, "affine", bool, where)}
+    return Architecture(LEGACY_MODEL, model_class(LEGACY_MODEL).Params.from_json(params, where))
 
 
 def read_codec_file(data: bytes) -> list[Version]:

@@ -4,9 +4,13 @@
   origin of the grown ones and stay frozen (restored after every optimizer step); the rest is
   custom and trained, and the version gets its own entropy model. Custom inputs into the parent's
   outputs start at zero, so training starts from exactly the parent's behaviour.
-- ``selective``: only GDN/IGDN, the entropy model and a channel-wise scale and shift after every
-  convolution are trained; the convolutions are inherited.
+- ``selective``: only the parameters the model names for it are trained (for the factorized
+  model: GDN/IGDN, the entropy model and a channel-wise scale and shift after every
+  convolution); the convolutions are inherited.
 - ``naive``: everything is trained and stored.
+
+How a model grows, gains scales or keeps new filters silent is the model's own (its ``Params`` and
+hooks, :mod:`nrcodec.image.models`); this module only applies the mode's storage rules.
 """
 
 from __future__ import annotations
@@ -19,19 +23,18 @@ import torch
 from nrcodec.errors import InputError
 from nrcodec.image.codec import Codec
 from nrcodec.image.codec_file import Version, pack_tables, pack_tensors, shared_mask
-from nrcodec.image.model import LAYERS, FactorizedPrior
+from nrcodec.image.models import Architecture, ImageModel, default_architecture
 
 ADAPT_MODES = ("cawf", "selective", "naive")
 CAWF_GROWTH = 16
-BASE_WIDTH = 64
-_SELECTIVE = ("enc_gdn.", "dec_gdn.", "enc_alpha.", "enc_beta.", "dec_alpha.", "dec_beta.", "entropy.")
+ENTROPY = "entropy."
 
 
 @dataclass
 class Trainable:
     """A model being trained for a new version and the rules for what it may change."""
 
-    model: FactorizedPrior
+    model: ImageModel
     mode: str
     parent: int | None
     kinds: dict[str, str]
@@ -39,7 +42,8 @@ class Trainable:
 
     def parameters(self) -> list[torch.nn.Parameter]:
         """Parameters the main optimizer trains (quantiles have their own)."""
-        return [p for n, p in self.model.named_parameters() if p.requires_grad and n != "entropy.quantiles"]
+        quantiles = self.model.entropy.quantiles
+        return [p for p in self.model.parameters() if p.requires_grad and p is not quantiles]
 
     @torch.no_grad()
     def restore_frozen(self) -> None:
@@ -50,61 +54,69 @@ class Trainable:
             param.copy_(torch.where(mask.to(param.device), values.to(param.device), param))
 
 
-def new_base(width: int = BASE_WIDTH, seed: int = 0) -> Trainable:
+def new_base(architecture: Architecture | None = None, seed: int = 0) -> Trainable:
+    """A freshly initialised model for version 0 (default: the default model, the shipped codec's)."""
     torch.manual_seed(seed)
-    model = FactorizedPrior(width)
+    model = (architecture or default_architecture()).build()
     return Trainable(model, "base", None, {name: "full" for name, _ in model.named_parameters()})
 
 
-def _zero_custom_inputs(model: FactorizedPrior, parent_width: int) -> None:
-    """Custom channels must not reach the parent's channels until training says so."""
+def _adapted(architecture: Architecture, mode: str) -> Architecture:
+    """The architecture of a version adapted from one of ``architecture`` in ``mode``."""
+    params = architecture.params
+    try:
+        if mode == "cawf":
+            params = params.grown(CAWF_GROWTH)
+        elif mode == "selective":
+            params = params.with_scales()
+    except ValueError as exc:
+        raise InputError(f"cannot adapt in mode {mode}: {exc}") from None
+    return Architecture(architecture.model, params)
+
+
+def _grown(model: ImageModel, parent: int, architecture: Architecture, state: dict[str, torch.Tensor]) -> Trainable:
+    """CAwF: the parent's tensors embedded, frozen, at the origin of the grown ones."""
+    frozen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    kinds: dict[str, str] = {}
     with torch.no_grad():
-        for i in range(1, LAYERS):
-            model.enc[i].weight[:parent_width, parent_width:] = 0
-        for i in range(LAYERS):
-            out = model.dec[i].weight.shape[1] if i == LAYERS - 1 else parent_width
-            model.dec[i].weight[parent_width:, :out] = 0
+        for name, param in model.named_parameters():
+            base = state[name]
+            mask = shared_mask(tuple(base.shape), tuple(param.shape))
+            param[mask] = base.reshape(-1)
+            if name.startswith(ENTROPY):
+                kinds[name] = "full"
+            else:
+                kinds[name] = "grow"
+                frozen[name] = (mask, param.detach().clone())
+    model.silence_custom_inputs(architecture.params)
+    return Trainable(model, "cawf", parent, kinds, frozen)
 
 
 def prepare(codec: Codec, parent: int, mode: str, seed: int = 0) -> Trainable:
     """A trainable model for a new version adapted from ``parent``."""
     if mode not in ADAPT_MODES:
         raise InputError(f"unknown adaptation mode {mode!r} (choose {', '.join(ADAPT_MODES)})")
-    info = codec.version(parent)
+    architecture = codec.version(parent).architecture
     state = codec.state(parent)
+    adapted = _adapted(architecture, mode)
     torch.manual_seed(seed)
+    model = adapted.build()
     if mode == "cawf":
-        model = FactorizedPrior(info.width + CAWF_GROWTH, info.affine)
-        frozen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        kinds: dict[str, str] = {}
-        with torch.no_grad():
-            for name, param in model.named_parameters():
-                base = state[name]
-                mask = shared_mask(tuple(base.shape), tuple(param.shape))
-                param[mask] = base.reshape(-1)
-                if name.startswith("entropy."):
-                    kinds[name] = "full"
-                else:
-                    kinds[name] = "grow"
-                    frozen[name] = (mask, param.detach().clone())
-        _zero_custom_inputs(model, info.width)
-        return Trainable(model, mode, parent, kinds, frozen)
-    affine = info.affine or mode == "selective"
-    model = FactorizedPrior(info.width, affine)
+        return _grown(model, parent, architecture, state)
     missing, _ = model.load_state_dict(state, strict=False)
-    if any(not n.startswith(("enc_alpha.", "enc_beta.", "dec_alpha.", "dec_beta.")) for n in missing):
+    if any(not n.startswith(model.SELECTIVE_ADDED) for n in missing):
         raise InputError(f"version {parent} cannot be adapted: its parameters are incomplete")
     if mode == "naive":
         return Trainable(model, mode, parent, {n: "full" for n, _ in model.named_parameters()})
     kinds = {}
     for name, param in model.named_parameters():
-        param.requires_grad_(name.startswith(_SELECTIVE))
+        param.requires_grad_(name.startswith(model.SELECTIVE_TRAINED))
         if param.requires_grad:
             kinds[name] = "full"
     return Trainable(model, mode, parent, kinds)
 
 
-def settle_quantiles(model: FactorizedPrior, steps: int = 500, lr: float = 5e-2) -> None:
+def settle_quantiles(model: ImageModel, steps: int = 500, lr: float = 5e-2) -> None:
     """Converge the entropy model's quantiles (a data-free fit) before its tables are frozen."""
     quantiles = model.entropy.quantiles
     optimizer = torch.optim.Adam([quantiles], lr=lr)
@@ -130,8 +142,7 @@ def finalize(trainable: Trainable, info: dict[str, Any]) -> Version:
         id=-1,
         parent=trainable.parent,
         mode=trainable.mode,
-        width=model.width,
-        affine=model.affine,
+        architecture=model.architecture,
         kinds=dict(trainable.kinds),
         tensors_blob=pack_tensors(stored),
         tables_blob=pack_tables(tables),

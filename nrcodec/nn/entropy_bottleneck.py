@@ -3,7 +3,9 @@
 Each channel's cumulative c(x) is a small monotone network (softplus matrices, tanh gates); the
 likelihood of a value is c(x + 1/2) - c(x - 1/2), evaluated on noisy values in training and on
 rounded ones at test. Learned quantiles (tails and median) bound the range of the integer tables
-that :meth:`EntropyBottleneck.integer_tables` freezes for the entropy coder.
+that :meth:`EntropyBottleneck.integer_tables` freezes for the entropy coder. ``compress`` and
+``decompress`` code integer latents with the tables given to :meth:`EntropyBottleneck.use_tables`
+(those a codec file stores), never with tables recomputed from the floats.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from nrcodec.format.entropy import FrequencyTable
+from nrcodec.format.latent_coding import MAX_ESCAPE_BITS, decode_channels, encode_channels
 from nrcodec.nn.gdn import lower_bound
 
 TABLE_PRECISION = 16
 MAX_TABLE_ENTRIES = 2048
 LIKELIHOOD_FLOOR = 1e-9
+SYMBOL_LIMIT = (1 << (MAX_ESCAPE_BITS - 1)) - 1
+
+
+def quantize(y: torch.Tensor) -> torch.Tensor:
+    """Integer latents as the entropy coder sees them (rounded, clamped to what escapes can carry)."""
+    return torch.round(y).clamp(-SYMBOL_LIMIT, SYMBOL_LIMIT)
 
 
 class EntropyBottleneck(nn.Module):
@@ -46,6 +55,7 @@ class EntropyBottleneck(nn.Module):
         self.quantiles = nn.Parameter(torch.tensor([-init_scale, 0.0, init_scale]).repeat(channels, 1, 1))
         target = math.log(2 / tail_mass - 1)
         self.register_buffer("target", torch.tensor([-target, 0.0, target]), persistent=False)
+        self.tables: list[FrequencyTable] | None = None
 
     def _logits_cumulative(self, x: torch.Tensor, detach: bool = False) -> torch.Tensor:
         """Logit of the cumulative at ``x`` of shape (channels, 1, n)."""
@@ -110,6 +120,28 @@ class EntropyBottleneck(nn.Module):
             counts[int(np.argmax(counts[:-1]))] += total - int(counts.sum())
             tables.append(FrequencyTable(lo, tuple(int(c) for c in counts)))
         return tables
+
+    def use_tables(self, tables: list[FrequencyTable]) -> None:
+        """Code with these integer tables, one per channel, from now on."""
+        if len(tables) != self.channels:
+            raise ValueError(f"{len(tables)} tables for {self.channels} channels")
+        self.tables = list(tables)
+
+    def _frozen(self) -> list[FrequencyTable]:
+        if self.tables is None:
+            raise RuntimeError("no integer tables: call use_tables first")
+        return self.tables
+
+    def compress(self, y_hat: torch.Tensor) -> bytes:
+        """Entropy-code quantized latents of shape (1, channels, h, w)."""
+        symbols = y_hat[0].reshape(self.channels, -1).to(torch.int64).cpu().numpy()
+        return encode_channels(symbols, self._frozen())
+
+    def decompress(self, coded: bytes, height: int, width: int) -> torch.Tensor:
+        """Latents of shape (1, channels, height, width) from :meth:`compress`'s bytes."""
+        symbols = decode_channels(coded, self._frozen(), height * width, "bitstream latents")
+        latents = torch.from_numpy(symbols).float().reshape(1, self.channels, height, width)
+        return latents.to(self.quantiles.device)
 
     def _pmf(self, grid: torch.Tensor) -> torch.Tensor:
         x = grid[:, None, :]
