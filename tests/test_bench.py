@@ -83,7 +83,7 @@ def test_bench_video_writes_json_and_markdown_with_device_and_versions(tmp_path:
             "bench", "video", str(samples / "meadow.mp4"), str(samples / "closeup.mp4"),
             "--preset", "tiny", "--epochs", "1", "--max-frames", "4", "--sizes", "0.3", "--crf-step", "3",
             "--device", "cpu", "--workdir", str(tmp_path / "work"),
-            "--json", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md"),
+            "--out", str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md"),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -114,7 +114,7 @@ def test_bench_image_writes_json_and_markdown_with_device_and_versions(tmp_path:
     images = [samples / "images" / "chelsea.png", samples / "images" / "coffee.png"]
     result = runner.invoke(
         app,
-        ["bench", "image", *map(str, images), "--json", str(tmp_path / "i.json"), "--markdown", str(tmp_path / "i.md")],
+        ["bench", "image", *map(str, images), "--out", str(tmp_path / "i.json"), "--markdown", str(tmp_path / "i.md")],
     )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "i.json").read_text())

@@ -90,7 +90,7 @@ def test_bad_inputs_give_one_line_and_exit_1(tmp_path: Path, samples: Path) -> N
     assert "notes.txt" in _one_line_error(nrcodec("add-video", tmp_path / "x.nrc", text, *FAST))
     assert not (tmp_path / "x.nrc").exists()
     assert "does not exist" in _one_line_error(nrcodec("info", tmp_path / "missing.nrc"))
-    assert "not a nrcodec archive" in _one_line_error(nrcodec("info", text))
+    assert "is not an nrcodec file" in _one_line_error(nrcodec("info", text))
     lib = tmp_path / "lib.nrc"
     assert nrcodec("add-video", lib, samples / "closeup.mp4", *FAST).exit_code == 0
     assert "session 2 does not exist" in _one_line_error(nrcodec("decode", lib, "-s", "2", "-o", tmp_path / "o.y4m"))

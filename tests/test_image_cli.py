@@ -27,8 +27,8 @@ def run_json(*args: str | Path) -> dict:
     return json.loads(out)
 
 
-def assert_one_line_error(code: int, err: str, pattern: str) -> None:
-    assert code == 1
+def assert_one_line_error(code: int, err: str, pattern: str, exit_code: int = 1) -> None:
+    assert code == exit_code
     assert err.strip().count("\n") == 0, err
     assert "Traceback" not in err and pattern in err, err
 
@@ -121,6 +121,6 @@ def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, 
     code, _, err = run("decode-image", tmp_path / "v1.nri", "-o", tmp_path / "o.png", "--codec", codec_file)
     assert_one_line_error(code, err, "lacks")
     code, _, err = run("adapt-domain", codec_file, "--images", bunny_dir, "--mode", "magic", *TINY)
-    assert_one_line_error(code, err, "unknown mode")
+    assert_one_line_error(code, err, "unknown --mode", exit_code=2)
     code, _, err = run("train-image-codec", tmp_path / "x.nic", "--images", tmp_path / "nowhere", *TINY)
     assert_one_line_error(code, err, "not a directory")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,10 @@ from nrcodec.video.library import Library
 from nrcodec.video.model import Supernet, preset
 from nrcodec.video.records import LibraryConfig
 from nrcodec.video.trainer import reconstruction_loss
+
+SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "bunny.mp4"
+"""A real clip shipped inside the package (Big Buck Bunny, CC-BY 3.0; see samples/README.md), so that
+``bench speed`` runs wherever nrcodec is installed."""
 
 
 def _sync(device: torch.device) -> None:

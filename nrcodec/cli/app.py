@@ -8,15 +8,46 @@ import sys
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import torch
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
 
 from nrcodec import __version__
 from nrcodec.errors import NrcodecError, UsageError
+from nrcodec.runtime import default_threads, resolve_device, use_threads
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a usage error Click finds (missing argument, bad value) prints the usage
+    line and one ``error:`` line and exits 2, instead of Typer's boxed panel."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+            code = result if isinstance(result, int) else 0
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            code = 0
+        except ClickException as exc:
+            if exc.ctx is not None:
+                err.print(escape(exc.ctx.get_usage()), soft_wrap=True)
+            command = exc.ctx.command_path if exc.ctx is not None else "nrcodec"
+            err.print(f"[bold red]error:[/] {escape(exc.format_message())} (see {escape(command)} --help)")
+            code = exc.exit_code
+        except typer.Abort:
+            err.print("aborted")
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
     name="nrcodec",
+    cls=OneLineErrors,
     help="Neural video library (PNR) and adaptive learned image codec (CAwF).",
     no_args_is_help=True,
     add_completion=False,
@@ -28,6 +59,16 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda or mps."
 DeviceOption = Annotated[str, typer.Option(help=DEVICE_HELP)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads for torch. The default leaves one core free, because threads that wait on a busy "
+        "core slow every step down; it is OMP_NUM_THREADS when that is set.",
+        show_default=f"{default_threads()} here",
+    ),
+]
 _state = {"debug": False}
 
 
@@ -77,6 +118,12 @@ def user_errors() -> Iterator[None]:
             soft_wrap=True,
         )
         raise typer.Exit(1) from None
+
+
+def compute_on(device: str, threads: int | None) -> torch.device:
+    """Set torch's thread count (``--threads``) and resolve ``--device``: every computing command's start."""
+    use_threads(threads)
+    return resolve_device(device)
 
 
 def emit_json(obj: dict[str, Any]) -> None:

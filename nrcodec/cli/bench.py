@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,33 +14,79 @@ import torch
 import typer
 from rich.table import Table
 
-from nrcodec.bench.speed import archive_vs_bound, decode_fps, entropy_throughput, step_ratio
+from nrcodec.bench.speed import SAMPLE_CLIP, archive_vs_bound, decode_fps, entropy_throughput, step_ratio
 from nrcodec.bench.strategies import CAPACITIES, STRATEGY_ROWS, markdown, orderings, run_strategies
-from nrcodec.cli.app import DEVICE_HELP, app, err, out, user_errors
+from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, app, compute_on, emit_json, err, out, user_errors
+from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import device_name, versions
-from nrcodec.errors import InputError
+from nrcodec.errors import UsageError
 from nrcodec.media.video import read_video
-from nrcodec.runtime import TrainSettings, resolve_device
+from nrcodec.runtime import TrainSettings
 from nrcodec.video.model import preset
 from nrcodec.video.strategies import make_strategy
 
 bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Also write the results as JSON to this file.", show_default="not written"),
+]
+MarkdownOption = Annotated[
+    Path | None,
+    typer.Option("--markdown", help="Also write README-ready Markdown here.", show_default="not written"),
+]
+
+
+@dataclass(frozen=True)
+class BenchOutputs:
+    """Where a bench run's results go: JSON on stdout (``--json``), a JSON file, a Markdown file."""
+
+    as_json: bool
+    json_path: Path | None
+    markdown_path: Path | None
+
+    def check(self, inputs: list[Path]) -> None:
+        """Before measuring: every file asked for can be written and none is an input."""
+        for path in (self.json_path, self.markdown_path):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                check_output(path, inputs)
+
+    def write(self, result: dict[str, Any], markdown: str, show: Callable[[], None] | None = None) -> None:
+        """Write the files; then JSON on stdout, or the terminal view (``show``, else the Markdown)."""
+        if self.json_path is not None:
+            self.json_path.write_text(json.dumps(result, indent=2) + "\n")
+        if self.markdown_path is not None:
+            self.markdown_path.write_text(markdown)
+        if self.as_json:
+            emit_json(result)
+        elif show is not None:
+            show()
+        else:
+            out.print(markdown)
 
 
 @bench.command("speed")
 def speed(
     presets: Annotated[str, typer.Option("--presets", help="Comma-separated presets to measure.")] = "tiny,small",
-    clip: Annotated[Path, typer.Option(help="Clip whose first 8 frames make the archive-overhead session.")] = Path(
-        "samples/bunny.mp4"
-    ),
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
-    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table here.")] = None,
+    clip: Annotated[
+        Path,
+        typer.Option(
+            help="Clip whose first 8 frames make the archive-overhead session.",
+            show_default="the bunny clip shipped with nrcodec",
+        ),
+    ] = SAMPLE_CLIP,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
+    as_json: JsonFlag = False,
+    json_out: OutOption = None,
+    markdown_out: MarkdownOption = None,
 ) -> None:
     """Masked vs dense training step of the PNR supernet, and decode frames per second."""
     with user_errors():
-        dev = resolve_device(device)
+        outputs = BenchOutputs(as_json, json_out, markdown_out)
+        outputs.check([clip])
+        dev = compute_on(device, threads)
         rows = []
         for name in [p.strip() for p in presets.split(",") if p.strip()]:
             err.print(f"measuring {name} on {dev} ...")
@@ -55,13 +103,15 @@ def speed(
             "archive_vs_bound": archive_vs_bound("tiny", read_video(clip, 8).frames),
         }
         coding_text = _coding_text(result)
-        if json_out:
-            json_out.write_text(json.dumps(result, indent=2) + "\n")
-        if markdown_out:
-            markdown_out.write_text(_speed_markdown(result, coding_text))
-        out.print(f"device: {result['device_name']} ({dev}); " + ", ".join(f"{k} {v}" for k, v in versions().items()))
-        out.print(_speed_table(rows))
-        out.print(coding_text)
+
+        def show() -> None:
+            out.print(
+                f"device: {result['device_name']} ({dev}); " + ", ".join(f"{k} {v}" for k, v in versions().items())
+            )
+            out.print(_speed_table(rows))
+            out.print(coding_text)
+
+        outputs.write(result, _speed_markdown(result, coding_text), show)
 
 
 def _coding_text(result: dict[str, Any]) -> str:
@@ -112,22 +162,25 @@ def _speed_table(rows: list[dict[str, Any]]) -> Table:
 def strategies(
     clips: Annotated[list[Path], typer.Argument(help="Clips to learn in order, one session each.")],
     preset_name: Annotated[str, typer.Option("--preset", help="Preset of every library.")] = "tiny",
-    names: Annotated[
-        str, typer.Option("--strategies", help=f"Comma-separated strategies [default: {','.join(STRATEGY_ROWS)}].")
-    ] = ",".join(STRATEGY_ROWS),
+    names: Annotated[str, typer.Option("--strategies", help="Comma-separated strategies.")] = ",".join(STRATEGY_ROWS),
     capacity: Annotated[float, typer.Option(help="Capacity c of every library but the pnr sweep.")] = 0.3,
     capacities: Annotated[str, typer.Option(help="Capacities of the pnr sweep (comma-separated).")] = ",".join(
         f"{c:g}" for c in CAPACITIES
     ),
     baselines: Annotated[bool, typer.Option(help="Run the stl and mtl baselines.")] = True,
     krnet: Annotated[bool, typer.Option(help="Also run pnr with KRNet's ID embedding.")] = True,
-    epochs: Annotated[int | None, typer.Option(help="Epochs per session [default: the preset's].", min=1)] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs per session.", min=1, show_default="the preset's")] = None,
     max_frames: Annotated[int, typer.Option(help="Frames per clip.", min=1)] = 32,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
-    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown table here.")] = None,
+    threads: ThreadsOption = None,
+    as_json: JsonFlag = False,
+    json_out: OutOption = None,
+    markdown_out: MarkdownOption = None,
 ) -> None:
     """The PNR paper's comparison: every strategy on the same clip sequence, plus stl and mtl (CPU)."""
     with user_errors():
+        outputs = BenchOutputs(as_json, json_out, markdown_out)
+        outputs.check(clips)
+        compute_on("cpu", threads)
         chosen = preset(preset_name)
         chosen_names = tuple(n.strip() for n in names.split(",") if n.strip())
         for name in chosen_names:
@@ -158,18 +211,14 @@ def strategies(
             f"{json.dumps(result['versions'])}; {result['seconds'] / 60:.1f} min in all\n\n"
             + markdown(runs, checks, [c[0] for c in loaded])
         )
-        if json_out:
-            json_out.write_text(json.dumps(result, indent=2) + "\n")
-        if markdown_out:
-            markdown_out.write_text(text)
-        out.print(text)
+        outputs.write(result, text)
 
 
 def _parse_capacities(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(c) for c in text.split(",") if c.strip())
     except ValueError:
-        raise InputError(f"--capacities {text!r} is not a comma-separated list of numbers") from None
+        raise UsageError(f"--capacities {text!r} is not a comma-separated list of numbers") from None
 
 
 def load_clips(paths: list[Path], max_frames: int) -> list[tuple[str, np.ndarray, float]]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import torch
 import typer
@@ -13,18 +12,20 @@ from nrcodec.bench.anchors import anchor_versions, image_anchors, video_anchors
 from nrcodec.bench.image import image_curves, image_markdown, run_image_bench
 from nrcodec.bench.rd import plot_rd
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
-from nrcodec.cli.app import DEVICE_HELP, emit_json, err, out, user_errors
-from nrcodec.cli.bench import bench, load_clips
+from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, compute_on, err, user_errors
+from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, bench, load_clips
+from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import device_name, versions
-from nrcodec.errors import InputError
+from nrcodec.errors import UsageError
 from nrcodec.image import DEFAULT_CODEC, Codec
 from nrcodec.media.images import read_image
-from nrcodec.runtime import TrainSettings, resolve_device
+from nrcodec.runtime import TrainSettings
 from nrcodec.video.model import PRESETS, preset
 
-JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here ('-' for stdout).")]
-MarkdownOut = Annotated[Path | None, typer.Option("--markdown", help="Write README-ready Markdown tables here.")]
-PlotOut = Annotated[Path | None, typer.Option("--plot", help="Write a PNG RD plot here (needs nrcodec[plots]).")]
+PlotOut = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Write a PNG RD plot here (needs the plots extra).", show_default="not drawn"),
+]
 
 
 def _bench_versions() -> dict[str, str]:
@@ -33,18 +34,10 @@ def _bench_versions() -> dict[str, str]:
     return {**versions(), **anchor_versions(), "bjontegaard": bjontegaard.__version__}
 
 
-def _write(result: dict[str, Any], markdown: str, json_out: Path | None, markdown_out: Path | None) -> None:
-    """JSON to a file or stdout, Markdown to a file; the Markdown goes to the terminal unless JSON does."""
-    if markdown_out:
-        markdown_out.parent.mkdir(parents=True, exist_ok=True)
-        markdown_out.write_text(markdown)
-    if json_out and str(json_out) == "-":
-        emit_json(result)
-        return
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result, indent=2) + "\n")
-    out.print(markdown)
+def _check_plot(plot: Path | None, inputs: list[Path]) -> None:
+    if plot is not None:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        check_output(plot, inputs)
 
 
 @bench.command("video")
@@ -60,19 +53,24 @@ def video(
         str, typer.Option(help="STL baseline: 'one' (matched to the middle size), 'all' sizes, or 'none'.")
     ] = "one",
     crf_step: Annotated[int, typer.Option(help="Use every n-th anchor CRF (1 = all six).", min=1)] = 1,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
     workdir: Annotated[Path, typer.Option(help="Where the archives are written.")] = Path("out/bench/archives"),
-    json_out: JsonOut = None,
-    markdown_out: MarkdownOut = None,
+    as_json: JsonFlag = False,
+    json_out: OutOption = None,
+    markdown_out: MarkdownOption = None,
     plot_out: PlotOut = None,
 ) -> None:
     """Rate-distortion of nrcodec (PNR at several sizes, STL at equal bytes) against x264, x265 and AV1."""
     with user_errors():
-        dev = resolve_device(device)
+        outputs = BenchOutputs(as_json, json_out, markdown_out)
+        outputs.check(clips)
+        _check_plot(plot_out, clips)
+        dev = compute_on(device, threads)
         chosen = preset(preset_name)
         loaded = load_clips(clips, max_frames)
         if len({name for name, _, _ in loaded}) != len(loaded):
-            raise InputError("clips need distinct base names; rename one")
+            raise UsageError("clips need distinct base names; rename one")
         settings = TrainSettings(epochs, chosen.batch_size, chosen.lr)
         result = {
             "device": str(dev),
@@ -92,7 +90,7 @@ def video(
         }
         if plot_out:
             plot_rd(video_curves(result), plot_out, f"nrcodec {chosen.name}, {epochs} epochs vs classic codecs")
-        _write(result, video_markdown(result), json_out, markdown_out)
+        outputs.write(result, video_markdown(result))
 
 
 @bench.command("image")
@@ -100,18 +98,28 @@ def image(
     images: Annotated[list[Path], typer.Argument(help="Images to code (PNG, JPEG, ...).")],
     codec_files: Annotated[
         list[Path] | None,
-        typer.Option("--codec", help="Codec file (.nic); repeat for files trained at other rates [default: built-in]."),
+        typer.Option(
+            "--codec",
+            help="Codec file (.nic); repeat for files trained at other rates.",
+            show_default="the shipped base codec",
+        ),
     ] = None,
-    json_out: JsonOut = None,
-    markdown_out: MarkdownOut = None,
+    threads: ThreadsOption = None,
+    as_json: JsonFlag = False,
+    json_out: OutOption = None,
+    markdown_out: MarkdownOption = None,
     plot_out: PlotOut = None,
 ) -> None:
     """Rate-distortion of every codec version against JPEG, WebP, JPEG 2000 and AVIF (Pillow); CPU."""
     with user_errors():
+        outputs = BenchOutputs(as_json, json_out, markdown_out)
+        outputs.check(images)
+        _check_plot(plot_out, images)
+        compute_on("cpu", threads)
         codecs = [(p.name, Codec.load(p)) for p in codec_files or [DEFAULT_CODEC]]
         loaded = [(p.stem, read_image(p)) for p in images]
         if len({name for name, _ in loaded}) != len(loaded):
-            raise InputError("images need distinct base names; rename one")
+            raise UsageError("images need distinct base names; rename one")
         result = {
             "device": "cpu",
             "device_name": device_name(torch.device("cpu")),
@@ -120,4 +128,4 @@ def image(
         }
         if plot_out:
             plot_rd(image_curves(result), plot_out, "nrcodec image codec vs Pillow codecs")
-        _write(result, image_markdown(result), json_out, markdown_out)
+        outputs.write(result, image_markdown(result))

@@ -8,25 +8,25 @@ from typing import Annotated
 
 import typer
 
-from nrcodec.cli.app import app, emit_json, user_errors
+from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, app, compute_on, emit_json, user_errors
+from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import step_bar
-from nrcodec.errors import FormatError, InputError
+from nrcodec.errors import FormatError, InputError, UsageError
+from nrcodec.format.atomic import commit_bytes
 from nrcodec.image import ADAPT_MODES, DEFAULT_CODEC, Codec, TrainSettings, adapt, decode_image, encode_image
 from nrcodec.image.evaluate import psnr
 from nrcodec.image.train import parent_lambda, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
-from nrcodec.runtime import resolve_device
 
 CodecOption = Annotated[
-    Path | None, typer.Option("--codec", help="Codec file (.nic); default: the shipped base codec.")
+    Path | None, typer.Option("--codec", help="Codec file (.nic).", show_default="the shipped base codec")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing codec file.")]
 ImagesOption = Annotated[Path, typer.Option("--images", help="Directory of PNG/JPEG/WebP images.")]
 StepsOption = Annotated[int, typer.Option("--steps", min=1, help="Training steps.")]
 CropOption = Annotated[int, typer.Option("--crop", min=16, help="Training crop size in pixels.")]
 BatchOption = Annotated[int, typer.Option("--batch", min=1, help="Crops per training step.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
-DeviceOption = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
 
 
 def _load_codec(path: Path | None) -> Codec:
@@ -48,13 +48,16 @@ def train_image_codec(
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 3e-4,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
-    json_out: JsonOption = False,
+    threads: ThreadsOption = None,
+    force: ForceOption = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Train a base image codec (version 0) from scratch on a directory of images."""
     with user_errors():
-        pictures = read_images(images)
+        check_output(out, replaces="a codec file (every bitstream coded with it needs it)", force=force)
         settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
-        where = resolve_device(device)
+        where = compute_on(device, threads)
+        pictures = read_images(images)
         start = time.perf_counter()
         with step_bar("training", steps) as progress:
             codec = train_codec(pictures, settings, progress, where)
@@ -84,7 +87,7 @@ def train_image_codec(
 def adapt_domain(
     codec_path: Annotated[Path, typer.Argument(help="Codec file (.nic) to adapt.")],
     images: ImagesOption,
-    mode: Annotated[str, typer.Option("--mode", help="cawf, selective or naive.")] = "cawf",
+    mode: Annotated[str, typer.Option("--mode", help=f"Adaptation: {', '.join(ADAPT_MODES)}.")] = "cawf",
     parent: Annotated[int, typer.Option("--parent", min=0, help="Version to adapt from.")] = 0,
     steps: StepsOption = 500,
     crop: CropOption = 256,
@@ -92,18 +95,26 @@ def adapt_domain(
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 1e-4,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of in place.")] = None,
-    json_out: JsonOption = False,
+    threads: ThreadsOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of in place.", show_default="in place")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing codec file given with -o.")] = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Add a version adapted to a directory of images (in place, atomically, unless -o)."""
     with user_errors():
         if mode not in ADAPT_MODES:
-            raise InputError(f"unknown mode {mode!r} (choose {', '.join(ADAPT_MODES)})")
+            raise UsageError(f"unknown --mode {mode!r} (choose {', '.join(ADAPT_MODES)})")
+        if output is None:
+            check_output(codec_path)
+        else:
+            check_output(output, [codec_path], replaces="a codec file", force=force)
+        where = compute_on(device, threads)
         codec = Codec.load(codec_path)
         lmbda = parent_lambda(codec, parent)
-        pictures = read_images(images)
         settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
-        where = resolve_device(device)
+        pictures = read_images(images)
         with step_bar(f"adapting ({mode})", steps) as progress:
             result = adapt(codec, pictures, mode, parent, settings, progress, device=where)
         codec.save(output or codec_path)
@@ -132,16 +143,21 @@ def encode_image_command(
     image: Annotated[Path, typer.Argument(help="PNG, JPEG or WebP image.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Bitstream (.nri) to write.")],
     codec_path: CodecOption = None,
-    version: Annotated[int | None, typer.Option("--version", min=0, help="Version (default: newest).")] = None,
-    json_out: JsonOption = False,
+    version: Annotated[
+        int | None, typer.Option("--version", min=0, help="Codec version to code with.", show_default="newest")
+    ] = None,
+    threads: ThreadsOption = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Compress one image into a bitstream."""
     with user_errors():
+        check_output(output, [image])
+        compute_on("cpu", threads)
         codec = _load_codec(codec_path)
         rgb = read_image(image)
         encoded = encode_image(codec, rgb, version)
         try:
-            output.write_bytes(encoded.data)
+            commit_bytes(output, encoded.data)
         except OSError as exc:
             raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
         report = {
@@ -168,10 +184,13 @@ def decode_image_command(
     bitstream: Annotated[Path, typer.Argument(help="Bitstream (.nri) to decode.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")],
     codec_path: CodecOption = None,
-    json_out: JsonOption = False,
+    threads: ThreadsOption = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Decompress a bitstream into a PNG, with the version it names."""
     with user_errors():
+        check_output(output, [bitstream, *([codec_path] if codec_path else [])])
+        compute_on("cpu", threads)
         codec = _load_codec(codec_path)
         try:
             data = bitstream.read_bytes()

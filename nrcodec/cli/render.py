@@ -24,7 +24,8 @@ from nrcodec.runtime import StepReport
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Progress]:
-    """A stderr progress bar with ETA and a free-form status field (loss, PSNR)."""
+    """A stderr progress bar with ETA and a free-form status field (loss, PSNR); silent when stderr is
+    not a terminal, so that logs and pipes get the result lines only."""
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -35,6 +36,7 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
         TimeRemainingColumn(),
         console=err,
         transient=False,
+        disable=not err.is_terminal,
     )
     with bar:
         bar.add_task(description, total=total, status="")
@@ -71,3 +73,8 @@ def human_bytes(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def fmt_optional(value: float | None, digits: int = 4) -> str:
+    """A figure that may be missing (MS-SSIM of frames too small for it) as text."""
+    return "n/a" if value is None else f"{value:.{digits}f}"

@@ -11,30 +11,35 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nrcodec.cli.app import DeviceOption, JsonFlag, app, emit_json, err, out, user_errors
-from nrcodec.cli.render import human_bytes, step_bar
+from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, app, compute_on, emit_json, err, out, user_errors
+from nrcodec.cli.paths import check_output
+from nrcodec.cli.render import fmt_optional, human_bytes, step_bar
 from nrcodec.errors import InputError, UsageError
 from nrcodec.media.video import read_video, write_video
 from nrcodec.plots import plot_matrix
-from nrcodec.runtime import resolve_device
-from nrcodec.video.archive import Archive, ArchiveInfo, NewArchive
+from nrcodec.video.archive import Archive, NewArchive
 from nrcodec.video.evaluate import EvalReport, evaluate
 from nrcodec.video.model import EMBEDDINGS, PRESETS
 from nrcodec.video.records import AddReport
 from nrcodec.video.strategies import strategy_names
 
+PRESET_EPOCHS = ", ".join(f"{name} {p.epochs}" for name, p in PRESETS.items())
 PresetOption = Annotated[
     str | None,
-    typer.Option("--preset", help=f"Canvas and model size for a new archive: {', '.join(PRESETS)} [default: small]."),
+    typer.Option(
+        "--preset", help=f"Canvas and model size of a new archive: {', '.join(PRESETS)}.", show_default="small"
+    ),
 ]
 CapacityOption = Annotated[
-    float | None, typer.Option(help="Fraction of each layer a session selects (new archive) [default: 0.3].")
+    float | None,
+    typer.Option(help="Fraction of each layer a session selects (new archive).", show_default="0.3", min=0.0, max=1.0),
 ]
 StrategyOption = Annotated[
     str | None,
     typer.Option(
-        help=f"Continual-learning strategy of a new archive: {', '.join(strategy_names())} [default: pnr]. "
+        help=f"Continual-learning strategy of a new archive: {', '.join(strategy_names())}. "
         "Later sessions use the archive's.",
+        show_default="pnr",
     ),
 ]
 StrategySettingOption = Annotated[
@@ -43,10 +48,12 @@ StrategySettingOption = Annotated[
         "--strategy-option",
         help="KEY=VALUE setting of a new archive's strategy, repeatable (e.g. strength=1e4 for ewc, "
         "prune=0.05 for anpyc, drop=0.2 for spacenet).",
+        show_default="the strategy's defaults",
     ),
 ]
 EmbeddingOption = Annotated[
-    str | None, typer.Option(help=f"Index embedding of a new archive: {', '.join(EMBEDDINGS)} [default: sinusoidal].")
+    str | None,
+    typer.Option(help=f"Index embedding of a new archive: {', '.join(EMBEDDINGS)}.", show_default="sinusoidal"),
 ]
 
 
@@ -56,13 +63,18 @@ def add_video(
     source: Annotated[str, typer.Argument(metavar="INPUT", help="Any video PyAV reads, or - for y4m on stdin.")],
     preset_name: PresetOption = None,
     capacity: CapacityOption = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs [default: the preset's].", min=1)] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Training epochs.", min=1, show_default="the preset's: " + PRESET_EPOCHS)
+    ] = None,
     strategy: StrategyOption = None,
     strategy_option: StrategySettingOption = None,
     embedding: EmbeddingOption = None,
-    name: Annotated[str | None, typer.Option(help="Session name [default: the file's base name].")] = None,
-    max_frames: Annotated[int | None, typer.Option(help="Use only the first N frames.", min=1)] = None,
+    name: Annotated[str | None, typer.Option(help="Session name.", show_default="the file's base name")] = None,
+    max_frames: Annotated[
+        int | None, typer.Option(help="Use only the first N frames.", min=1, show_default="all")
+    ] = None,
     device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
     seed: Annotated[int, typer.Option(help="Random seed (model init is fixed by the archive's seed).")] = 0,
     as_json: JsonFlag = False,
 ) -> None:
@@ -72,7 +84,8 @@ def add_video(
     """
     with user_errors():
         request = NewArchive(preset_name, capacity, strategy, parse_options(strategy_option or []), embedding, seed)
-        dev = resolve_device(device)
+        check_output(archive, [source])
+        dev = compute_on(device, threads)
         lib = Archive.open_or_create(archive, request, dev)
         clip = read_video(source, max_frames)
         for notice in clip.notices:
@@ -123,7 +136,7 @@ def _frame_range(text: str | None) -> tuple[int, int | None]:
         return 0, None
     match = re.fullmatch(r"(\d*):(\d*)", text)
     if not match:
-        raise InputError(f"--frames {text!r} is not a range like 0:16, 8: or :10")
+        raise UsageError(f"--frames {text!r} is not a range like 0:16, 8: or :10")
     start = int(match[1]) if match[1] else 0
     stop = int(match[2]) if match[2] else None
     return start, stop
@@ -142,16 +155,19 @@ def decode(
             ".mkv (FFV1 RGB, lossless), .mp4/.mov (H.264 crf 12, visually lossless).",
         ),
     ],
-    frames: Annotated[str | None, typer.Option("--frames", help="Frame range A:B (end exclusive).")] = None,
+    frames: Annotated[
+        str | None, typer.Option("--frames", help="Frame range A:B (end exclusive).", show_default="all")
+    ] = None,
     device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Decode one session back to frames at the video's own size and frame rate."""
     with user_errors():
         if as_json and output == "-":
-            raise InputError("--json and -o - both want stdout; write the frames to a file instead")
-        lib = Archive.open(archive, resolve_device(device))
+            raise UsageError("--json and -o - both want stdout; write the frames to a file instead")
         start, stop = _frame_range(frames)
+        lib = Archive.open(archive, compute_on(device, threads))
         decoded = lib.library.decode(session, start, stop)
         record = lib.library.records[session - 1]
         fps = float(record.meta.get("fps") or 25.0)
@@ -172,71 +188,12 @@ def decode(
             err.print(escape(f"decoded session {session} '{record.name}' → {output}: {written}"))
 
 
-@app.command()
-def info(
-    archive: Annotated[Path, typer.Argument(help="Archive (.nrc).")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Settings, sessions, bytes and capacity of an archive."""
-    with user_errors():
-        desc = Archive.open(archive, "cpu").describe()
-        if as_json:
-            emit_json(desc.to_json())
-            return
-        _print_info(desc)
-
-
-def _print_info(desc: ArchiveInfo) -> None:
-    config = desc.config
-    w, h = config.architecture.canvas
-    opts = ", ".join(f"{k}={v}" for k, v in config.strategy_options.items())
-    strategy = f"{config.strategy} ({opts})" if opts else config.strategy
-    out.print(
-        f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, preset "
-        f"{config.preset} ({w}x{h} canvas), strategy {escape(strategy)}, embedding {config.architecture.embedding}, "
-        f"capacity {config.capacity}, forget-free: {'yes' if desc.forget_free else 'no'}, "
-        f"header {desc.header_bytes} B"
-    )
-    table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
-    for row in desc.sessions:
-        i = row.info
-        table.add_row(
-            str(i.session),
-            escape(i.name),
-            str(i.frames),
-            f"{i.width}x{i.height}",
-            f"{i.fps:g}",
-            human_bytes(row.bytes),
-            f"{i.bpp(row.bytes):.3f}",
-            _fmt(i.psnr, 2),
-            f"{i.new_weights:,}",
-            f"{i.reused_weights:,}",
-        )
-    out.print(table)
-    layers = Table("layer", "weights", "frozen", "used")
-    for n, use in desc.usage.layers.items():
-        layers.add_row(n, f"{use.weights:,}", f"{use.frozen:,}", f"{use.used:.1%}")
-    layers.add_row("total", f"{desc.usage.weights:,}", "", f"{desc.usage.used:.1%}")
-    out.print(layers)
-    if not desc.forget_free:
-        out.print(
-            f"{config.strategy} shares every weight between sessions: each session may rewrite them, and "
-            "every session decodes with the latest weights (run eval to see the forgetting)"
-        )
-        return
-    out.print(f"capacity left: {1 - desc.usage.used:.1%} of the supernet's weights are free")
-    summary = desc.strategy_summary
-    if "reserved_neurons" in summary:
-        reserved = ", ".join(f"{n} {v['reserved']}/{v['neurons']}" for n, v in summary["reserved_neurons"].items())
-        out.print(f"neurons reserved: {reserved}; space left for new connections: {summary['space_left']:.1%} of units")
-
-
 def _parse_sources(items: list[str]) -> dict[int, str]:
     sources: dict[int, str] = {}
     for item in items:
         match = re.fullmatch(r"(\d+)=(.+)", item)
         if not match:
-            raise InputError(f"--source {item!r} is not of the form N=PATH (e.g. 1=clip.mp4)")
+            raise UsageError(f"--source {item!r} is not of the form N=PATH (e.g. 1=clip.mp4)")
         sources[int(match[1])] = match[2]
     return sources
 
@@ -250,15 +207,21 @@ def eval_command(
     ] = False,
     heatmap: Annotated[
         Path | None,
-        typer.Option(help="PNG heatmap of the transfer matrix (needs the plots extra) [default: ARCHIVE.matrix.png]."),
+        typer.Option(
+            help="PNG heatmap of the transfer matrix (needs the plots extra).", show_default="ARCHIVE.matrix.png"
+        ),
     ] = None,
     device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Quality of each session now vs at add time, the average and backward transfer (BWT)."""
     with user_errors():
         paths = _parse_sources(source)
-        lib = Archive.open(archive, resolve_device(device))
+        png = heatmap or archive.with_suffix(".matrix.png")
+        if matrix or heatmap is not None:
+            check_output(png, [archive, *paths.values()])
+        lib = Archive.open(archive, compute_on(device, threads))
         records = lib.library.records
         frames = {
             n: read_video(path, records[n - 1].frames if 1 <= n <= len(records) else None).frames
@@ -266,7 +229,7 @@ def eval_command(
         }
         report = evaluate(lib.library, frames, matrix or heatmap is not None)
         if report.matrix is not None:
-            _heatmap(report, heatmap or archive.with_suffix(".matrix.png"), heatmap is not None, archive.name)
+            _heatmap(report, png, heatmap is not None, archive.name)
         if as_json:
             emit_json(report.to_json())
             return
@@ -290,16 +253,16 @@ def _print_eval(report: EvalReport) -> None:
         table.add_row(
             str(r.session),
             escape(r.name),
-            _fmt(r.psnr_at_add, 2),
-            _fmt(r.psnr_now, 2),
-            _fmt(r.ms_ssim_at_add),
-            _fmt(r.ms_ssim_now),
+            fmt_optional(r.psnr_at_add, 2),
+            fmt_optional(r.psnr_now, 2),
+            fmt_optional(r.ms_ssim_at_add),
+            fmt_optional(r.ms_ssim_now),
         )
     out.print(table)
     summary = report.to_json()
     out.print(
         f"average PSNR {summary['avg_psnr']:.2f} dB, BWT {summary['bwt_psnr']:+.2f} dB; "
-        f"average MS-SSIM {_fmt(summary['avg_ms_ssim'])}, BWT {_fmt(summary['bwt_ms_ssim'])}"
+        f"average MS-SSIM {fmt_optional(summary['avg_ms_ssim'])}, BWT {fmt_optional(summary['bwt_ms_ssim'])}"
     )
     if report.matrix is not None:
         grid = report.matrix
@@ -309,7 +272,3 @@ def _print_eval(report: EvalReport) -> None:
         out.print(table)
         if report.heatmap is not None:
             out.print(f"heatmap: {escape(report.heatmap)}")
-
-
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,154 @@
+"""``nrcodec info``: what any nrcodec file holds, found by its signature (.nrc, .nic or .nri)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from nrcodec.cli.app import JsonFlag, app, emit_json, out, user_errors
+from nrcodec.cli.render import fmt_optional, human_bytes
+from nrcodec.errors import FormatError, InputError
+from nrcodec.format import image_bitstream, nrc
+from nrcodec.image import codec_file
+from nrcodec.image.describe import BitstreamInfo, CodecInfo, describe_bitstream, describe_codec
+from nrcodec.video.archive import Archive, ArchiveInfo
+
+MAX_IMAGE_FILE = 1 << 30
+KINDS = "an archive (.nrc), a codec file (.nic) or an image bitstream (.nri)"
+
+
+@app.command()
+def info(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help=f"Any nrcodec file: {KINDS}.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """What an nrcodec file holds: an archive's sessions, bytes and capacity; a codec file's versions;
+    a bitstream's picture size, rate and codec version."""
+    with user_errors():
+        magic = _signature(path)
+        if magic == nrc.MAGIC:
+            desc = Archive.open(path, "cpu").describe()
+            if as_json:
+                emit_json({"kind": "archive", **desc.to_json()})
+            else:
+                _print_archive(desc)
+            return
+        data = _read_small(path)
+        try:
+            described = describe_codec(path, data) if magic == codec_file.MAGIC else describe_bitstream(path, data)
+        except FormatError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
+        if as_json:
+            emit_json(described.to_json())
+        elif isinstance(described, CodecInfo):
+            _print_codec(described)
+        else:
+            _print_bitstream(described)
+
+
+def _signature(path: Path) -> bytes:
+    """The file's first four bytes, which say its kind; anything else is one clear error."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if magic not in (nrc.MAGIC, codec_file.MAGIC, image_bitstream.MAGIC):
+        raise FormatError(f"{path} is not an nrcodec file; info reads {KINDS}")
+    return magic
+
+
+def _read_small(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_IMAGE_FILE:
+        raise FormatError(f"{path} is {size} bytes, larger than any codec file or bitstream nrcodec writes")
+    return path.read_bytes()
+
+
+def _print_codec(desc: CodecInfo) -> None:
+    out.print(
+        f"[bold]{escape(str(desc.path))}[/]: codec file, {human_bytes(desc.file_bytes)}, "
+        f"format {codec_file.FORMAT_VERSION}, {len(desc.versions)} version(s), "
+        f"{escape(str(desc.versions[0].version.architecture))}"
+    )
+    table = Table("version", "parent", "mode", "fingerprint", "images", "λ", "steps", "added parameters", "bytes")
+    for row in desc.versions:
+        v = row.to_json()
+        table.add_row(
+            str(v["version"]),
+            "-" if v["parent"] is None else str(v["parent"]),
+            v["mode"],
+            v["fingerprint"],
+            _text(v["images"]),
+            _text(v["lambda"]),
+            _text(v["steps"]),
+            "-" if v["added_parameters"] is None else f"{v['added_parameters']:,}",
+            human_bytes(v["bytes"]),
+        )
+    out.print(table)
+
+
+def _print_bitstream(desc: BitstreamInfo) -> None:
+    s = desc.stream
+    out.print(
+        escape(
+            f"{desc.path}: image bitstream, {s.width}x{s.height}, {desc.file_bytes} bytes ({desc.bpp:.4f} bpp), "
+            f"codec version {s.version} ({s.version_fingerprint}) of codec {s.codec_fingerprint}, "
+            f"latent {s.channels}x{s.latent_height}x{s.latent_width}"
+        )
+    )
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _print_archive(desc: ArchiveInfo) -> None:
+    config = desc.config
+    w, h = config.architecture.canvas
+    opts = ", ".join(f"{k}={v}" for k, v in config.strategy_options.items())
+    strategy = f"{config.strategy} ({opts})" if opts else config.strategy
+    out.print(
+        f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, preset "
+        f"{config.preset} ({w}x{h} canvas), strategy {escape(strategy)}, embedding {config.architecture.embedding}, "
+        f"capacity {config.capacity}, forget-free: {'yes' if desc.forget_free else 'no'}, "
+        f"header {desc.header_bytes} B"
+    )
+    table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
+    for row in desc.sessions:
+        i = row.info
+        table.add_row(
+            str(i.session),
+            escape(i.name),
+            str(i.frames),
+            f"{i.width}x{i.height}",
+            f"{i.fps:g}",
+            human_bytes(row.bytes),
+            f"{i.bpp(row.bytes):.3f}",
+            fmt_optional(i.psnr, 2),
+            f"{i.new_weights:,}",
+            f"{i.reused_weights:,}",
+        )
+    out.print(table)
+    layers = Table("layer", "weights", "frozen", "used")
+    for n, use in desc.usage.layers.items():
+        layers.add_row(n, f"{use.weights:,}", f"{use.frozen:,}", f"{use.used:.1%}")
+    layers.add_row("total", f"{desc.usage.weights:,}", "", f"{desc.usage.used:.1%}")
+    out.print(layers)
+    if not desc.forget_free:
+        out.print(
+            f"{config.strategy} shares every weight between sessions: each session may rewrite them, and "
+            "every session decodes with the latest weights (run eval to see the forgetting)"
+        )
+        return
+    out.print(f"capacity left: {1 - desc.usage.used:.1%} of the supernet's weights are free")
+    summary = desc.strategy_summary
+    if "reserved_neurons" in summary:
+        reserved = ", ".join(f"{n} {v['reserved']}/{v['neurons']}" for n, v in summary["reserved_neurons"].items())
+        out.print(f"neurons reserved: {reserved}; space left for new connections: {summary['space_left']:.1%} of units")
