@@ -11,6 +11,7 @@ from nrcodec.errors import FormatError
 from nrcodec.format import nrc
 from nrcodec.runtime import TrainSettings
 from nrcodec.video.archive import Archive
+from nrcodec.video.damage import Status
 from nrcodec.video.model import PRESETS
 from nrcodec.video.records import LibraryConfig
 
@@ -58,30 +59,66 @@ def _positions(size: int, count: int = 40) -> list[int]:
     return sorted({0, 3, 6, 10, size - 1, *rng.integers(0, size, count).tolist()})
 
 
-def test_every_truncation_is_a_format_error(archive: tuple[Archive, list], tmp_path: Path) -> None:
-    data = archive[0].path.read_bytes()
-    damaged = tmp_path / "cut.nrc"
-    for cut in _positions(len(data)):
+def test_a_cut_or_flipped_byte_in_the_header_is_a_format_error_naming_the_file(
+    archive: tuple[Archive, list], tmp_path: Path
+) -> None:
+    lib = archive[0]
+    data = lib.path.read_bytes()
+    damaged = tmp_path / "head.nrc"
+    for cut in _positions(lib.header_bytes):
         damaged.write_bytes(data[:cut])
-        with pytest.raises(FormatError):
+        with pytest.raises(FormatError, match=str(damaged)):
             Archive.open(damaged)
-
-
-def test_every_flipped_byte_is_a_format_error(archive: tuple[Archive, list], tmp_path: Path) -> None:
-    data = archive[0].path.read_bytes()
-    damaged = tmp_path / "flip.nrc"
-    for pos in _positions(len(data)):
+    for pos in _positions(lib.header_bytes):
         flipped = bytearray(data)
         flipped[pos] ^= 0x5A
         damaged.write_bytes(bytes(flipped))
-        with pytest.raises(FormatError):
+        with pytest.raises(FormatError, match=str(damaged)):
             Archive.open(damaged)
+
+
+def test_a_cut_inside_the_last_session_leaves_the_sessions_before_it(
+    archive: tuple[Archive, list], tmp_path: Path
+) -> None:
+    """A file that ends inside a chunk opens as the archive before that chunk, with a notice."""
+    lib = archive[0]
+    data = lib.path.read_bytes()
+    first_end = lib.header_bytes + lib.session_bytes[0]
+    reference = lib.library.decode(1)
+    damaged = tmp_path / "cut.nrc"
+    for cut in [first_end, *(first_end + d for d in _positions(lib.session_bytes[1] - 1)[1:])]:
+        damaged.write_bytes(data[:cut])
+        reopened = Archive.open(damaged)
+        assert len(reopened.library.records) == 1
+        torn = cut > first_end
+        assert [c.status for c in reopened.checks] == ([Status.OK, Status.TORN] if torn else [Status.OK])
+        assert bool(reopened.notices) == torn and Archive.check(damaged).torn_tail == torn
+    assert "ends inside session 2" in reopened.notices[0] and "nrcodec repair" in reopened.notices[0]
+    assert np.array_equal(reopened.library.decode(1), reference)
+
+
+def test_every_flipped_byte_of_a_session_damages_that_session_only(
+    archive: tuple[Archive, list], tmp_path: Path
+) -> None:
+    lib = archive[0]
+    data = lib.path.read_bytes()
+    first_end = lib.header_bytes + lib.session_bytes[0]
+    damaged = tmp_path / "flip.nrc"
+    for pos in _positions(len(data) - lib.header_bytes):
+        flipped = bytearray(data)
+        flipped[lib.header_bytes + pos] ^= 0x5A
+        damaged.write_bytes(bytes(flipped))
+        reopened = Archive.open(damaged)
+        broken = 1 if lib.header_bytes + pos < first_end else 2
+        assert len(reopened.library.records) == broken - 1
+        assert reopened.checks[broken - 1].status in (Status.DAMAGED, Status.TORN)
+        assert reopened.notices and f"session {broken}" in reopened.notices[0]
 
 
 def test_a_huge_announced_length_is_refused_before_allocating() -> None:
     data = nrc.header_chunk({"config": {}}) + b"SESS" + (2**31 - 1).to_bytes(4, "little") + b"\0" * 16
-    with pytest.raises(FormatError, match="announces"):
-        nrc.parse(data)
+    (chunk,) = nrc.parse(data).chunks
+    assert chunk.torn and chunk.payload is None and "announces" in (chunk.problem or "")
 
 
 def test_another_kind_of_file_is_named_as_such(tmp_path: Path) -> None:

@@ -67,25 +67,36 @@ def read_preamble(data: bytes, magic: bytes, kind: str, versions: tuple[int, ...
     return version
 
 
+def read_chunk(data: bytes, pos: int, index: int) -> Chunk:
+    """The chunk at ``pos``, the ``index``-th of its file: a TruncatedError when the file ends inside
+    it, a ChecksumError when its bytes do not match its CRC (``chunk_end`` then still finds the next)."""
+    if len(data) - pos < CHUNK_OVERHEAD:
+        raise TruncatedError(f"chunk {index} at byte {pos} is truncated (file ends inside its header)")
+    tag, length = CHUNK_HEAD.unpack_from(data, pos)
+    name = tag.decode("ascii", "replace")
+    end = pos + CHUNK_HEAD.size + length
+    if end + CRC.size > len(data):
+        raise TruncatedError(
+            f"chunk {index} ({name!r}) at byte {pos} announces {length} bytes but the file ends "
+            f"{len(data) - pos - CHUNK_HEAD.size} bytes later"
+        )
+    (crc,) = CRC.unpack_from(data, end)
+    if zlib.crc32(data[pos:end]) != crc:
+        raise ChecksumError(f"chunk {index} ({name!r}) at byte {pos} is corrupted (CRC32 mismatch)")
+    return Chunk(tag, bytes(data[pos + CHUNK_HEAD.size : end]), pos)
+
+
+def chunk_end(data: bytes, pos: int) -> int:
+    """Where the chunk at ``pos`` ends by its announced length (checked by ``read_chunk`` first)."""
+    _, length = CHUNK_HEAD.unpack_from(data, pos)
+    return pos + CHUNK_OVERHEAD + length
+
+
 def read_chunks(data: bytes, start: int = PREAMBLE.size) -> list[Chunk]:
     """Parse every chunk from ``start`` to the end, validating lengths and CRCs."""
     chunks: list[Chunk] = []
     pos = start
     while pos < len(data):
-        index = len(chunks)
-        if len(data) - pos < CHUNK_OVERHEAD:
-            raise TruncatedError(f"chunk {index} at byte {pos} is truncated (file ends inside its header)")
-        tag, length = CHUNK_HEAD.unpack_from(data, pos)
-        name = tag.decode("ascii", "replace")
-        end = pos + CHUNK_HEAD.size + length
-        if end + CRC.size > len(data):
-            raise TruncatedError(
-                f"chunk {index} ({name!r}) at byte {pos} announces {length} bytes but the file ends "
-                f"{len(data) - pos - CHUNK_HEAD.size} bytes later"
-            )
-        (crc,) = CRC.unpack_from(data, end)
-        if zlib.crc32(data[pos:end]) != crc:
-            raise ChecksumError(f"chunk {index} ({name!r}) at byte {pos} is corrupted (CRC32 mismatch)")
-        chunks.append(Chunk(tag, bytes(data[pos + CHUNK_HEAD.size : end]), pos))
-        pos = end + CRC.size
+        chunks.append(read_chunk(data, pos, len(chunks)))
+        pos += chunks[-1].size
     return chunks

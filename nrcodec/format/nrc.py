@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from nrcodec.errors import FormatError
+from nrcodec.errors import ChecksumError, FormatError, TruncatedError
 from nrcodec.format import nrc_v1
-from nrcodec.format.chunks import PREAMBLE, frame, preamble, read_chunks, read_preamble
+from nrcodec.format.chunks import PREAMBLE, chunk_end, frame, preamble, read_chunk, read_preamble
 from nrcodec.format.nrc_v1 import CodedSize
 from nrcodec.format.record import pack_record, unpack_record
 from nrcodec.format.session import SessionRecord
@@ -31,15 +31,47 @@ SESSION_CODECS: dict[int, ModuleType] = {1: nrc_v1}
 VERSION = max(SESSION_CODECS)
 
 
+@dataclass(frozen=True)
+class SessionChunk:
+    """One session's chunk as found in the file; ``payload`` is None when it cannot be read."""
+
+    session: int
+    offset: int
+    size: int
+    """Its framed bytes; for a torn chunk, the bytes from its start to the end of the file."""
+    payload: bytes | None
+    problem: str | None = None
+    """Why it cannot be read (CRC mismatch, unknown tag, the file ends inside it)."""
+    torn: bool = False
+    """The file ends inside it: what an interrupted append, or a cut copy, leaves behind."""
+
+
 @dataclass
 class ParsedArchive:
-    """An archive split into its header and its session chunks (not yet decoded)."""
+    """An archive split into its header and its session chunks (not yet decoded).
+
+    A damaged session chunk is recorded, not fatal: the sessions before it stay readable. Only a
+    damaged preamble or header is a FormatError, since nothing can be read without them.
+    """
 
     version: int
     header: dict[str, Any]
     header_bytes: int
-    sessions: list[bytes]
-    session_bytes: list[int]
+    chunks: list[SessionChunk]
+
+    @property
+    def readable(self) -> list[SessionChunk]:
+        """The leading chunks that passed their CRC, up to the first one that did not."""
+        prefix = []
+        for chunk in self.chunks:
+            if chunk.payload is None:
+                break
+            prefix.append(chunk)
+        return prefix
+
+    @property
+    def sessions(self) -> list[bytes]:
+        return [c.payload for c in self.readable if c.payload is not None]
 
 
 def header_chunk(header: dict[str, Any], version: int = VERSION) -> bytes:
@@ -47,21 +79,45 @@ def header_chunk(header: dict[str, Any], version: int = VERSION) -> bytes:
 
 
 def parse(data: bytes) -> ParsedArchive:
+    """Preamble and header (a FormatError if either is damaged), then every session chunk as found."""
     version = read_preamble(data, MAGIC, KIND, tuple(SESSION_CODECS))
-    chunks = read_chunks(data)
-    if not chunks or chunks[0].tag != HEADER_TAG:
+    if len(data) == PREAMBLE.size:
         raise FormatError("archive has no header chunk; the file is damaged")
-    header, _ = unpack_record(chunks[0].payload, "header chunk")
-    for i, chunk in enumerate(chunks[1:], start=1):
+    try:
+        head = read_chunk(data, PREAMBLE.size, 0)
+    except FormatError as exc:
+        raise FormatError(f"archive header is damaged ({exc}); no session can be read without it") from None
+    if head.tag != HEADER_TAG:
+        raise FormatError("archive has no header chunk; the file is damaged")
+    header, _ = unpack_record(head.payload, "header chunk")
+    header_bytes = PREAMBLE.size + head.size
+    return ParsedArchive(version, header, header_bytes, _session_chunks(data, header_bytes))
+
+
+def _session_chunks(data: bytes, pos: int) -> list[SessionChunk]:
+    """Walk the session chunks; past a CRC mismatch the framing still finds the next chunk, the
+    file ending inside one stops the walk."""
+    chunks: list[SessionChunk] = []
+    while pos < len(data):
+        session = len(chunks) + 1
+        try:
+            chunk = read_chunk(data, pos, session)
+        except ChecksumError as exc:
+            end = chunk_end(data, pos)
+            chunks.append(SessionChunk(session, pos, end - pos, None, str(exc)))
+            pos = end
+            continue
+        except TruncatedError as exc:
+            chunks.append(SessionChunk(session, pos, len(data) - pos, None, str(exc), torn=True))
+            break
         if chunk.tag != SESSION_TAG:
-            raise FormatError(f"chunk {i} has unknown tag {chunk.name!r}")
-    return ParsedArchive(
-        version,
-        header,
-        PREAMBLE.size + chunks[0].size,
-        [c.payload for c in chunks[1:]],
-        [c.size for c in chunks[1:]],
-    )
+            chunks.append(
+                SessionChunk(session, pos, chunk.size, None, f"chunk {session} has unknown tag {chunk.name!r}")
+            )
+        else:
+            chunks.append(SessionChunk(session, pos, chunk.size, chunk.payload))
+        pos += chunk.size
+    return chunks
 
 
 def encode_session(

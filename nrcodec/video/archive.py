@@ -1,13 +1,18 @@
-"""The archive (.nrc) as a Library: create or open, add a session with an atomic commit, describe.
+"""The archive (.nrc) as a Library: create or open, add a session under the writer lock, describe.
 
-Adding a session appends one chunk to the bytes that were read and commits the whole file
-atomically, so earlier sessions' bytes are never rewritten and a kill leaves the old archive
-or the new one. An archive keeps the format version it was created with.
+Adding a session appends one chunk to the file and fsyncs it (the first session commits header and
+chunk atomically), so earlier sessions' bytes are never rewritten and a writer costs O(chunk). A
+kill leaves the old archive or the new one as far as any reader is concerned: a torn last chunk is
+ignored by readers and dropped by the next writer (``format.lock``). One writer at a time: the whole
+read-train-commit of ``Archive.writing`` holds the lock. A damaged session is recorded, not fatal:
+the sessions before it open and decode. An archive keeps the format version it was created with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +23,16 @@ import torch
 from nrcodec import __version__
 from nrcodec.errors import FormatError, InputError, UsageError
 from nrcodec.format import nrc
-from nrcodec.format.atomic import commit_bytes
+from nrcodec.format.atomic import append_bytes, commit_bytes, remove_temporaries
+from nrcodec.format.lock import WriterLock, read_pending, writer_lock
 from nrcodec.format.record import need
 from nrcodec.runtime import Progress, TrainSettings
+from nrcodec.video.archive_guard import appendable, damage_notices, unchanged, unreadable
+from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
 from nrcodec.video.library import Library
 from nrcodec.video.model import preset, with_embedding
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
+from nrcodec.video.strategies import make_strategy
 
 MAX_ARCHIVE = 1 << 34
 
@@ -83,6 +92,8 @@ class ArchiveInfo:
     usage: CapacityReport
     sessions: list[SessionRow]
     strategy_summary: dict[str, Any]
+    damaged: list[SessionCheck] = field(default_factory=list)
+    """Sessions in the file that cannot be read (damaged, torn, or after a damaged one)."""
 
     def to_json(self) -> dict[str, Any]:
         config, capacity = self.config, self.usage
@@ -105,55 +116,113 @@ class ArchiveInfo:
             "weights": capacity.weights,
             "layers": {n: use.to_json() for n, use in capacity.layers.items()},
             "sessions": [row.to_json() for row in self.sessions],
+            "damaged_sessions": [check.to_json() for check in self.damaged],
             **self.strategy_summary,
         }
 
 
 class Archive:
-    def __init__(self, path: Path, library: Library, data: bytes, parsed: nrc.ParsedArchive) -> None:
+    """An archive's library, what state each session's chunk is in, and where its bytes stand."""
+
+    def __init__(
+        self, path: Path, library: Library, parsed: nrc.ParsedArchive, checks: list[SessionCheck], file_bytes: int
+    ) -> None:
         self.path = path
         self.library = library
         self.version = parsed.version
-        self._data = data
         self.header_bytes = parsed.header_bytes
-        self.session_bytes = parsed.session_bytes
+        self.checks = checks
+        self.session_bytes = [c.bytes for c in checks if c.status == Status.OK]
+        self.file_bytes = file_bytes
+        self.valid_bytes = parsed.header_bytes + sum(c.size for c in parsed.readable)
+        """Where the next session's chunk goes: the end of the last chunk that passed its CRC."""
+        self.notices = damage_notices(path, checks, read_pending(path))
+        self._header: bytes | None = None
+        """The header of an archive not yet on disk, written with its first session."""
+        self._lock: WriterLock | None = None
 
     @property
     def config(self) -> LibraryConfig:
         return self.library.config
 
     @property
-    def file_bytes(self) -> int:
-        return len(self._data)
+    def damaged(self) -> list[SessionCheck]:
+        """Sessions in the file that cannot be read."""
+        return [c for c in self.checks if c.status not in (Status.OK, Status.UNREAD)]
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], config: LibraryConfig, device: str | torch.device = "cpu") -> Archive:
         """A new, empty archive in memory; nothing is written before the first session."""
         header = {"format": nrc.KIND, "nrcodec_version": __version__, "config": config.to_json()}
         data = nrc.header_chunk(header)
-        return cls(Path(path), Library(config, device), data, nrc.ParsedArchive(nrc.VERSION, header, len(data), [], []))
+        parsed = nrc.ParsedArchive(nrc.VERSION, header, len(data), [])
+        archive = cls(Path(path), Library(config, device), parsed, [], 0)
+        archive._header = data
+        return archive
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Archive:
+    def open(
+        cls, path: str | os.PathLike[str], device: str | torch.device = "cpu", sessions: int | None = None
+    ) -> Archive:
+        """Open ``path`` with every session that can be read. ``sessions=k`` is for decoding session
+        k: a forget-free archive then decodes only sessions 1..k, and a session k that cannot be
+        read is a FormatError saying what to do (a strategy that is not forget-free decodes with
+        every session's weights, so any damaged session is)."""
         path = Path(path)
-        if not path.is_file():
-            raise InputError(f"archive {path} does not exist")
-        size = path.stat().st_size
-        if size > MAX_ARCHIVE:
-            raise FormatError(f"{path} is {size} bytes, larger than any archive nrcodec writes")
-        data = path.read_bytes()
-        parsed = nrc.parse(data)
-        library = Library(LibraryConfig.from_json(need(parsed.header, "config", dict, "archive header")), device)
-        for i, payload in enumerate(parsed.sessions, start=1):
-            record = nrc.decode_session(parsed.version, payload, library.state.frozen(), library.model.session_sizes, i)
-            if record.meta.get("session") != i:
-                raise FormatError(f"session {i} chunk is out of order (it says session {record.meta.get('session')})")
-            library.install(record)
-        return cls(path, library, data, parsed)
+        data = _read(path)
+        parsed = _parse(path, data)
+        config = _config(path, parsed)
+        forget_free = make_strategy(config.strategy, config.strategy_options).forget_free
+        loaded = load(config, device, parsed, sessions if forget_free else None)
+        if sessions is not None:
+            problem = unreadable(path, loaded.checks, sessions, forget_free)
+            if problem:
+                raise FormatError(problem)
+        return cls(path, loaded.library, parsed, loaded.checks, len(data))
+
+    @classmethod
+    def check(cls, path: str | os.PathLike[str]) -> ArchiveCheck:
+        """Decode every session on the CPU and report each one's state; a damaged header is a FormatError."""
+        archive = cls.open(path)
+        return ArchiveCheck(archive.path, archive.version, archive.file_bytes, archive.header_bytes, archive.checks)
+
+    @classmethod
+    @contextlib.contextmanager
+    def writing(
+        cls,
+        path: str | os.PathLike[str],
+        request: NewArchive,
+        device: str | torch.device,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Iterator[Archive]:
+        """The archive to add sessions to, under its writer lock for as long as the block runs.
+
+        ``request``'s settings are checked before waiting (a UsageError, nothing written); if another
+        process is writing, ``on_wait`` gets one line and this waits for it. The archive is then
+        read (or, if missing, created in memory), so the sessions the other writer added are kept.
+        A damaged archive, or one ending in a torn chunk that no interrupted add explains, is a
+        FormatError that says to run repair.
+        """
+        path = Path(path)
+        _check_request(path, request)
+        with writer_lock(path, on_wait) as lock:
+            remove_temporaries(path)
+            if path.exists():
+                archive = cls.open(path, device)
+                request.check_fixed(path, archive.config)
+            else:
+                archive = cls.create(path, request.config(), device)
+            archive.notices = appendable(path, archive.checks, lock.pending())
+            archive._lock = lock
+            try:
+                yield archive
+            finally:
+                archive._lock = None
 
     @classmethod
     def open_or_create(cls, path: Path, request: NewArchive, device: torch.device) -> Archive:
-        """``path`` if it exists (whose settings ``request`` may not change), else a new archive."""
+        """``path`` if it exists (whose settings ``request`` may not change), else a new archive; its
+        ``add`` takes the writer lock for the commit only (``writing`` holds it throughout)."""
         if not path.exists():
             return cls.create(path, request.config(), device)
         archive = cls.open(path, device)
@@ -174,14 +243,38 @@ class Archive:
         progress: Progress | None = None,
         source: str | None = None,
     ) -> AddReport:
-        """Train one more session and commit it to disk atomically."""
+        """Train one more session and append it to the file durably."""
         result = self.library.add_session(frames, name, fps, settings, progress, source)
         chunk = nrc.encode_session(result.record, result.frozen_before, version=self.version)
-        data = self._data + chunk
-        commit_bytes(self.path, data)
-        self._data = data
+        notices = self._commit(chunk)
         self.session_bytes.append(len(chunk))
-        return AddReport(result.info, len(chunk), len(data), tuple(result.notices))
+        self.checks.append(SessionCheck(len(self.checks) + 1, Status.OK, self.valid_bytes - len(chunk), len(chunk)))
+        return AddReport(result.info, len(chunk), self.file_bytes, (*notices, *result.notices))
+
+    def _commit(self, chunk: bytes) -> list[str]:
+        """Append ``chunk`` under the writer lock: the one ``writing`` holds, else taken now, after
+        checking that nobody changed the file since it was read."""
+        if self._lock is not None:
+            return self._append(self._lock, chunk)
+        with writer_lock(self.path) as lock:
+            unchanged(self.path, self.file_bytes if self._header is None else None)
+            appendable(self.path, self.checks, lock.pending())
+            return self._append(lock, chunk)
+
+    def _append(self, lock: WriterLock, chunk: bytes) -> list[str]:
+        notices = []
+        if self._header is not None:
+            commit_bytes(self.path, self._header + chunk)
+            self._header = None
+        else:
+            if self.file_bytes > self.valid_bytes:
+                notices.append(f"dropped the {self.file_bytes - self.valid_bytes} bytes an interrupted add left")
+            lock.begin_append(self.valid_bytes, len(chunk))
+            append_bytes(self.path, chunk, self.valid_bytes)
+            lock.end_append()
+        self.valid_bytes = self.file_bytes = self.valid_bytes + len(chunk)
+        self.checks = [c for c in self.checks if c.status == Status.OK]
+        return notices
 
     def sessions(self) -> list[SessionRow]:
         """One row per session, with bytes and bpp from the chunk's real size."""
@@ -201,4 +294,38 @@ class Archive:
             usage=state.capacity(),
             sessions=self.sessions(),
             strategy_summary=state.strategy.summary(state.records, state.model),
+            damaged=self.damaged,
         )
+
+
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        raise InputError(f"archive {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_ARCHIVE:
+        raise FormatError(f"{path} is {size} bytes, larger than any archive nrcodec writes")
+    return path.read_bytes()
+
+
+def _parse(path: Path, data: bytes) -> nrc.ParsedArchive:
+    """Preamble and header; their damage is fatal, named with the file."""
+    try:
+        return nrc.parse(data)
+    except FormatError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _config(path: Path, parsed: nrc.ParsedArchive) -> LibraryConfig:
+    try:
+        return LibraryConfig.from_json(need(parsed.header, "config", dict, "archive header"))
+    except FormatError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+
+
+def _check_request(path: Path, request: NewArchive) -> None:
+    """Refuse settings that cannot apply before waiting for the lock: the archive's header is
+    enough (read without the lock, as any reader does)."""
+    if path.exists():
+        request.check_fixed(path, _config(path, _parse(path, _read(path))))
+    else:
+        request.config()
