@@ -177,3 +177,18 @@ def test_bench_json_is_a_flag_and_finds_its_data_anywhere(tmp_path: Path, monkey
     printed = json.loads(result.stdout)
     assert printed == json.loads((tmp_path / "speed.json").read_text())
     assert printed["presets"][0]["preset"] == "tiny" and printed["archive_vs_bound"]["chunk_bytes"] > 0
+
+
+def test_user_strings_are_printed_as_given(tmp_path: Path, samples: Path) -> None:
+    """A file name with console markup in it once vanished ("[bold red]") or crashed the CLI ("[/]")."""
+    folder = tmp_path / "a["
+    folder.mkdir()
+    odd = folder / "]b [bold red]x.mp4"
+    odd.write_bytes((samples / "closeup.mp4").read_bytes())
+    lib = folder / "[red]lib.nrc"
+    result = nrcodec("add-video", lib, odd, *FAST_VIDEO)
+    assert result.exit_code == 0, result.output
+    assert "added session 1 ']b [bold red]x' to " + str(lib) in result.stdout
+    assert "]b [bold red]x" in nrcodec("info", lib).stdout
+    missing = one_line_error(nrcodec("decode", folder / "[/]gone.nrc", "-s", "1", "-o", "x.y4m"), 1)
+    assert "[/]gone.nrc" in missing

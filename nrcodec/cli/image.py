@@ -39,7 +39,7 @@ def _load_codec(path: Path | None) -> Codec:
 
 @app.command("train-image-codec")
 def train_image_codec(
-    out: Annotated[Path, typer.Argument(help="Codec file (.nic) to write.")],
+    out: Annotated[Path, typer.Argument(metavar="CODEC", help="Codec file (.nic) to write.")],
     images: ImagesOption,
     lmbda: Annotated[float, typer.Option("--lambda", min=0.0, help="λ in bpp + λ·MSE (0..255 scale).")] = 0.01,
     steps: StepsOption = 2000,
@@ -85,7 +85,7 @@ def train_image_codec(
 
 @app.command("adapt-domain")
 def adapt_domain(
-    codec_path: Annotated[Path, typer.Argument(help="Codec file (.nic) to adapt.")],
+    codec_path: Annotated[Path, typer.Argument(metavar="CODEC", help="Codec file (.nic) to adapt.")],
     images: ImagesOption,
     mode: Annotated[str, typer.Option("--mode", help=f"Adaptation: {', '.join(ADAPT_MODES)}.")] = "cawf",
     parent: Annotated[int, typer.Option("--parent", min=0, help="Version to adapt from.")] = 0,
@@ -140,7 +140,7 @@ def adapt_domain(
 
 @app.command("encode-image")
 def encode_image_command(
-    image: Annotated[Path, typer.Argument(help="PNG, JPEG or WebP image.")],
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="PNG, JPEG or WebP image.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Bitstream (.nri) to write.")],
     codec_path: CodecOption = None,
     version: Annotated[
@@ -181,7 +181,7 @@ def encode_image_command(
 
 @app.command("decode-image")
 def decode_image_command(
-    bitstream: Annotated[Path, typer.Argument(help="Bitstream (.nri) to decode.")],
+    bitstream: Annotated[Path, typer.Argument(metavar="BITSTREAM", help="Bitstream (.nri) to decode.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")],
     codec_path: CodecOption = None,
     threads: ThreadsOption = None,

@@ -59,7 +59,7 @@ EmbeddingOption = Annotated[
 
 @app.command("add-video")
 def add_video(
-    archive: Annotated[Path, typer.Argument(help="Archive (.nrc) to create or append to.")],
+    archive: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="Archive (.nrc) to create or append to.")],
     source: Annotated[str, typer.Argument(metavar="INPUT", help="Any video PyAV reads, or - for y4m on stdin.")],
     preset_name: PresetOption = None,
     capacity: CapacityOption = None,
@@ -144,7 +144,7 @@ def _frame_range(text: str | None) -> tuple[int, int | None]:
 
 @app.command()
 def decode(
-    archive: Annotated[Path, typer.Argument(help="Archive (.nrc).")],
+    archive: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="Archive (.nrc).")],
     session: Annotated[int, typer.Option("--session", "-s", help="Session number (from 1).", min=1)],
     output: Annotated[
         str,
@@ -200,7 +200,7 @@ def _parse_sources(items: list[str]) -> dict[int, str]:
 
 @app.command("eval")
 def eval_command(
-    archive: Annotated[Path, typer.Argument(help="Archive (.nrc).")],
+    archive: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="Archive (.nrc).")],
     source: Annotated[list[str], typer.Option("--source", help="N=PATH: the video session N was added from.")],
     matrix: Annotated[
         bool, typer.Option("--matrix", help="Also the transfer matrix: session i's subnetwork decoding video j.")
