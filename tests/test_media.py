@@ -244,3 +244,63 @@ def test_ffmpeg_available_encoders_names_usable_encoders() -> None:
     for name in encoders.values():
         if name is not None:
             assert av.codec.Codec(name, "w").is_encoder
+
+
+def test_a_cut_y4m_names_the_file_and_the_frame(frames: np.ndarray, tmp_path: Path) -> None:
+    """FFmpeg drops a last frame the file ends inside; we refuse the file instead."""
+    whole = tmp_path / "whole.y4m"
+    write_video(frames[:5], 25, whole)
+    data = whole.read_bytes()
+    frame_bytes = 144 * 192 * 3
+    last = len(data) - frame_bytes - len(b"FRAME\n")
+    cut = tmp_path / "cut.y4m"
+    for end in (len(data) - 1, len(data) - frame_bytes // 2, last + 6, last + 3):
+        cut.write_bytes(data[:end])
+        with pytest.raises(InputError, match=r"cut\.y4m is cut or damaged: .*frame 4 \(counting from 0\)") as error:
+            read_video(cut)
+        assert "--max-frames 4" in str(error.value)
+    cut.write_bytes(data[:-41473])
+    with pytest.raises(InputError, match="it has 41471 of its 82944 bytes"):
+        read_video(cut)
+    cut.write_bytes(data[:last])
+    assert read_video(cut).frames.shape[0] == 4
+    cut.write_bytes(data[:-1])
+    assert np.array_equal(read_video(cut, max_frames=4).frames, read_video(whole, max_frames=4).frames)
+
+
+def test_a_damaged_frame_marker_names_the_frame(frames: np.ndarray, tmp_path: Path) -> None:
+    path = tmp_path / "marker.y4m"
+    write_video(frames[:3], 25, path)
+    data = bytearray(path.read_bytes())
+    second = data.index(b"FRAME", data.index(b"FRAME") + 1)
+    data[second + 2] ^= 0x20
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"marker\.y4m is cut or damaged: frame 1 \(counting from 0\) does not start"):
+        read_video(path)
+
+
+def test_a_cut_y4m_on_stdin_is_refused_too(frames: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = StdStream()
+    monkeypatch.setattr(sys, "stdout", out)
+    write_video(frames[:3], 25, "-")
+    monkeypatch.setattr(sys, "stdin", StdStream(out.buffer.getvalue()[:-100]))
+    with pytest.raises(InputError, match=r"stdin is cut or damaged: frame 2 \(counting from 0\) is cut short"):
+        read_video("-")
+
+
+@pytest.mark.parametrize(
+    "pix_fmt", ["yuv420p", "yuv422p", "yuv411p", "gray", "yuv420p10le", "yuv444p12le", "yuva444p", "gray16le"]
+)
+def test_every_y4m_colour_space_reads_whole_and_a_cut_is_seen(pix_fmt: str, odd: np.ndarray, tmp_path: Path) -> None:
+    """The frame size the guard computes from the header matches what FFmpeg writes, at odd sizes."""
+    path = tmp_path / f"{pix_fmt}.y4m"
+    with av.open(str(path), "w", format="yuv4mpegpipe", options={"strict": "-1"}) as container:
+        stream = container.add_stream("wrapped_avframe", rate=Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = 51, 37, pix_fmt
+        for array in odd:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24").reformat(format=pix_fmt)))
+        container.mux(stream.encode(None))
+    assert read_video(path).frames.shape == (3, 37, 51, 3)
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(InputError, match=r"frame 2 \(counting from 0\) is cut short"):
+        read_video(path)

@@ -21,6 +21,8 @@ from av.video.reformatter import Interpolation
 from PIL import Image
 
 from nrcodec.errors import InputError
+from nrcodec.media.y4m import MAGIC as Y4M_MAGIC
+from nrcodec.media.y4m import Y4mGuard
 
 STDIO = "-"
 """The path that means stdin (reading) or stdout (writing); the stream is y4m."""
@@ -72,13 +74,34 @@ def read_video(source: str | os.PathLike[str], max_frames: int | None = None) ->
     label = "stdin" if from_stdin else text
     if not from_stdin and os.path.isdir(text):
         raise InputError(f"{label} is a directory; to read PNG frames give a pattern such as {label}/%04d.png")
-    container = _open_input(text, label, from_stdin)
+    guard = Y4mGuard(sys.stdin.buffer) if from_stdin else _y4m_file(text)
+    notices: list[str] = []
+    try:
+        container = _open_input(text, label, from_stdin, guard)
+        frames, fps = _read_frames(container, label, max_frames, notices, guard)
+    finally:
+        if guard is not None and not from_stdin:
+            guard.raw.close()
+    if not frames:
+        raise InputError(f"{label} contains no video frames")
+    return Clip(frames=np.stack(frames), fps=fps, name=_clip_name(text, from_stdin), notices=notices)
+
+
+def _read_frames(
+    container: av.container.InputContainer,
+    label: str,
+    max_frames: int | None,
+    notices: list[str],
+    guard: Y4mGuard | None,
+) -> tuple[list[np.ndarray], float]:
+    """The first video stream's frames and rate; what was converted or ignored goes to ``notices``."""
     with container:
         if not container.streams.video:
             raise InputError(f"{label} has no video stream; give a video file")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # noqa: V101 (read by PyAV's decoder, which vulture cannot see)
-        notices = ["audio ignored"] if container.streams.audio else []
+        if container.streams.audio:
+            notices.append("audio ignored")
         if len(container.streams.video) > 1:
             notices.append(f"using the first of {len(container.streams.video)} video streams")
         if stream.average_rate and stream.average_rate > 0 and not _is_still_images(container):
@@ -86,10 +109,7 @@ def read_video(source: str | os.PathLike[str], max_frames: int | None = None) ->
         else:
             fps = DEFAULT_FPS
             notices.append(f"frame rate unknown, assuming {DEFAULT_FPS:g} fps")
-        frames = _decode_rgb(container, stream, label, max_frames, notices)
-    if not frames:
-        raise InputError(f"{label} contains no video frames")
-    return Clip(frames=np.stack(frames), fps=fps, name=_clip_name(text, from_stdin), notices=notices)
+        return _decode_rgb(container, stream, label, max_frames, notices, guard), fps
 
 
 def write_video(frames: np.ndarray, fps: float, dest: str | os.PathLike[str]) -> str:
@@ -158,13 +178,25 @@ def _has_encoder(name: str) -> bool:
     return True
 
 
-def _open_input(text: str, label: str, from_stdin: bool) -> av.container.InputContainer:
+def _y4m_file(text: str) -> Y4mGuard | None:
+    """The file behind a guard if it starts like a y4m stream, else None (PyAV opens it by name)."""
+    try:
+        handle = open(text, "rb")  # noqa: SIM115 (closed by read_video, or here)
+    except OSError:
+        return None
+    if handle.read(len(Y4M_MAGIC)) == Y4M_MAGIC and handle.seek(0) == 0:
+        return Y4mGuard(handle)
+    handle.close()
+    return None
+
+
+def _open_input(text: str, label: str, from_stdin: bool, guard: Y4mGuard | None) -> av.container.InputContainer:
     """Open the source, turning every PyAV failure into an InputError that says what to do."""
     if from_stdin and sys.stdin.isatty():
         raise InputError("stdin is a terminal; pipe a y4m stream in, e.g. ffmpeg -i in.mp4 -f yuv4mpegpipe -")
     try:
-        if from_stdin:
-            return av.open(sys.stdin.buffer, format="yuv4mpegpipe")
+        if guard is not None:
+            return av.open(guard, format="yuv4mpegpipe")
         return av.open(text)
     except FileNotFoundError:
         raise InputError(f"{label}: no such file") from None
@@ -185,8 +217,10 @@ def _decode_rgb(
     label: str,
     max_frames: int | None,
     notices: list[str],
+    guard: Y4mGuard | None,
 ) -> list[np.ndarray]:
-    """Decode frames to RGB24 arrays; corrupt data and mid-stream size changes become InputErrors."""
+    """Decode frames to RGB24 arrays; corrupt data, a cut or damaged y4m frame and mid-stream size
+    changes become InputErrors."""
     frames: list[np.ndarray] = []
     try:
         for frame in container.decode(stream):
@@ -203,10 +237,22 @@ def _decode_rgb(
             if max_frames is not None and len(frames) >= max_frames:
                 break
     except av.FFmpegError as error:
+        if guard is not None and guard.finish():
+            raise _cut_y4m(label, guard) from None
         raise InputError(
             f"{label} is corrupt or truncated after {len(frames)} frames ({error}); re-encode or re-download it"
         ) from None
+    if guard is not None and (max_frames is None or len(frames) < max_frames) and guard.finish():
+        raise _cut_y4m(label, guard)
     return frames
+
+
+def _cut_y4m(label: str, guard: Y4mGuard) -> InputError:
+    """The error for a y4m stream that ends inside a frame or has a damaged FRAME marker."""
+    assert guard.defect is not None
+    whole = guard.defect.frame
+    use = f", or use the {whole} whole frames before it (--max-frames {whole})" if whole else ""
+    return InputError(f"{label} is cut or damaged: {guard.defect.text}; re-create it{use}")
 
 
 def _format_notices(fmt: av.VideoFormat) -> list[str]:
