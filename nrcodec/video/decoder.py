@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -69,13 +74,44 @@ class Decoder:
         for n, layer in layers.items():
             layer.fix_mask(torch.from_numpy(owner.layers[n].mask).view_as(layer.weight))
         placement = placement_of(record, self.canvas)
-        chunks = []
         try:
-            with torch.inference_mode():
-                for i in range(start, stop, DECODE_BATCH):
-                    idx = torch.arange(i, min(i + DECODE_BATCH, stop))
-                    chunks.append(to_source(self.model(session, idx, record.frames), placement))
+            with single_threaded_ops() as workers, ThreadPoolExecutor(workers) as pool:
+                batches = list(fixed_batches(start, stop, record.frames))
+                run = partial(self._batch, session, record.frames, placement)
+                return np.concatenate(list(pool.map(run, batches)))
         finally:
             for layer in layers.values():
                 layer.fix_mask(None)
-        return np.concatenate(chunks)
+
+    def _batch(self, session: int, total: int, placement: Placement, batch: tuple[torch.Tensor, slice]) -> np.ndarray:
+        index, keep = batch
+        with torch.inference_mode():
+            return to_source(self.model(session, index, total)[keep], placement)
+
+
+def fixed_batches(start: int, stop: int, total: int) -> Iterator[tuple[torch.Tensor, slice]]:
+    """(frame indices, the rows wanted) of every batch that frames ``start:stop`` fall in.
+
+    Batch k always holds frames 8k..8k+7 (the last ones repeated past the end), so a frame is computed
+    in the same batch whatever range is asked for: kernels may round differently with another batch.
+    """
+    for first in range(start - start % DECODE_BATCH, stop, DECODE_BATCH):
+        index = torch.arange(first, first + DECODE_BATCH).clamp(max=total - 1)
+        yield index, slice(max(start, first) - first, min(stop, first + DECODE_BATCH) - first)
+
+
+@contextmanager
+def single_threaded_ops() -> Iterator[int]:
+    """Run torch's kernels on one thread each and yield how many threads the caller had.
+
+    A kernel's floating-point sums are ordered by how it splits work between threads, so frames
+    decoded with 1 and 2 threads differed in a few pixel values. Each batch runs on one thread, and
+    the caller's threads decode batches side by side instead: the frames depend on the batches
+    alone, never on the thread count.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(threads)
