@@ -42,7 +42,8 @@ def damage_notices(path: Path, checks: list[SessionCheck], pending: PendingAppen
     if problem.status == Status.TORN:
         if _interrupted(problem, pending):
             return [
-                f"the last add to {path} was interrupted; its partial session {j} ({problem.bytes} bytes) is ignored"
+                f"the last add to {path} was interrupted (or is still being written); its partial session {j} "
+                f"({problem.bytes} bytes) is ignored"
             ]
         return [
             f"{path} ends inside session {j}'s chunk ({problem.bytes} bytes; was the file cut short?); "
@@ -67,7 +68,7 @@ def unreadable(path: Path, checks: list[SessionCheck], session: int, forget_free
             f"session with the weights of all of them; {repair_hint(path)} to get the archive as it was "
             f"before session {j} was added"
         )
-    if session < j:
+    if session < j or session > len(checks):
         return None
     which = f"session {session} of {path}" + (
         " is damaged" if session == j else f" needs session {j}, which is damaged"
