@@ -14,11 +14,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pytest
 
 from nrcodec.errors import FormatError, InputError
+from nrcodec.format import atomic
 from nrcodec.format.atomic import PAUSE_VARIABLE
 from nrcodec.format.lock import lock_path
 from nrcodec.runtime import TrainSettings
@@ -193,3 +195,27 @@ def test_an_add_outside_writing_refuses_to_commit_over_another_writers_session(
         two.add(clips["closeup"][:4], "closeup", 25.0, SETTINGS)
     assert path.read_bytes() == after_one
     assert [r.name for r in Archive.open(path).library.records] == ["bunny", "meadow"]
+
+
+def test_a_disk_full_during_the_append_is_one_error_and_the_next_add_recovers(
+    tmp_path: Path, clips: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills after half of the chunk is written: an InputError, readers see the old archive,
+    and the next add replaces the torn tail."""
+    path = tmp_path / "lib.nrc"
+    _add(path, clips["bunny"], "bunny")
+    original = path.read_bytes()
+
+    def half_then_full(handle: BinaryIO, data: bytes) -> None:
+        handle.write(data[: len(data) // 2])
+        handle.flush()
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic, "_write", half_then_full)
+        with pytest.raises(InputError, match=r"cannot write .*No space left on device; readers still see"):
+            _add(path, clips["meadow"], "meadow")
+    assert len(path.read_bytes()) > len(original)
+    assert [c.status for c in Archive.open(path).checks] == [Status.OK, Status.TORN]
+    _add(path, clips["meadow"], "meadow")
+    assert Archive.check(path).ok and path.read_bytes().startswith(original)

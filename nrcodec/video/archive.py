@@ -263,15 +263,21 @@ class Archive:
 
     def _append(self, lock: WriterLock, chunk: bytes) -> list[str]:
         notices = []
-        if self._header is not None:
-            commit_bytes(self.path, self._header + chunk)
-            self._header = None
-        else:
-            if self.file_bytes > self.valid_bytes:
-                notices.append(f"dropped the {self.file_bytes - self.valid_bytes} bytes an interrupted add left")
-            lock.begin_append(self.valid_bytes, len(chunk))
-            append_bytes(self.path, chunk, self.valid_bytes)
-            lock.end_append()
+        if self._header is None and self.file_bytes > self.valid_bytes:
+            notices.append(f"dropped the {self.file_bytes - self.valid_bytes} bytes an interrupted add left")
+        try:
+            if self._header is not None:
+                commit_bytes(self.path, self._header + chunk)
+            else:
+                lock.begin_append(self.valid_bytes, len(chunk))
+                append_bytes(self.path, chunk, self.valid_bytes)
+                lock.end_append()
+        except OSError as error:
+            raise InputError(
+                f"cannot write {self.path}: {error.strerror or error}; readers still see the archive as it was "
+                "before this add: fix that, then add the video again"
+            ) from None
+        self._header = None
         self.valid_bytes = self.file_bytes = self.valid_bytes + len(chunk)
         self.checks = [c for c in self.checks if c.status == Status.OK]
         return notices
