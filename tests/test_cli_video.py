@@ -146,3 +146,19 @@ def test_sigkill_in_the_middle_of_the_commit_leaves_the_old_archive(tmp_path: Pa
     assert lib.read_bytes().startswith(original)
     assert Archive.check(lib).ok and len(Archive.open(lib).library.records) == 2
     assert np.array_equal(Archive.open(lib).library.decode(1), reference)
+
+
+def test_two_add_video_at_once_keep_both_sessions(tmp_path: Path, samples: Path) -> None:
+    """Once, both runs printed "added session 1" and one session was lost."""
+    lib = tmp_path / "lib.nrc"
+    args = ["add-video", str(lib), "--preset", "tiny", "--epochs", "2", "--max-frames", "4", "--device", "cpu"]
+    runs = [_run([*args[:2], str(samples / clip), *args[2:], "--json"]) for clip in ("bunny.mp4", "meadow.mp4")]
+    reports = []
+    for proc in runs:
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr.decode()
+        reports.append(json.loads(stdout))
+    assert sorted(r["session"] for r in reports) == [1, 2]
+    archive = Archive.open(lib)
+    assert sorted(r.name for r in archive.library.records) == ["bunny", "meadow"]
+    assert archive.file_bytes == max(r["file_bytes"] for r in reports)

@@ -23,6 +23,8 @@ from nrcodec.video.model import EMBEDDINGS, PRESETS
 from nrcodec.video.records import AddReport
 from nrcodec.video.strategies import strategy_names
 
+VIDEO_FILES = (".y4m", ".mkv", ".mp4", ".mov")
+"""Outputs of ``decode`` that are one file (checked before decoding); the others are folders or patterns."""
 PRESET_EPOCHS = ", ".join(f"{name} {p.epochs}" for name, p in PRESETS.items())
 PresetOption = Annotated[
     str | None,
@@ -86,23 +88,29 @@ def add_video(
         request = NewArchive(preset_name, capacity, strategy, parse_options(strategy_option or []), embedding, seed)
         check_output(archive, [source])
         dev = compute_on(device, threads)
-        lib = Archive.open_or_create(archive, request, dev)
-        clip = read_video(source, max_frames)
-        for notice in clip.notices:
-            err.print(f"note: {escape(notice)}")
-        settings = lib.training_settings(epochs, seed)
-        label = name or clip.name
-        session = len(lib.library.records) + 1
-        frames, h, w = clip.frames.shape[:3]
-        err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {dev}")
-        with step_bar(f"session {session}", settings.epochs) as report:
-            added = lib.add(clip.frames, label, clip.fps, settings, report, Path(source).name)
+        with Archive.writing(archive, request, dev, on_wait=_note) as lib:
+            for notice in lib.notices:
+                _note(notice)
+            clip = read_video(source, max_frames)
+            for notice in clip.notices:
+                _note(notice)
+            settings = lib.training_settings(epochs, seed)
+            label = name or clip.name
+            session = len(lib.library.records) + 1
+            frames, h, w = clip.frames.shape[:3]
+            err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {dev}")
+            with step_bar(f"session {session}", settings.epochs) as report:
+                added = lib.add(clip.frames, label, clip.fps, settings, report, Path(source).name)
         for notice in added.notices:
-            err.print(f"note: {escape(notice)}")
+            _note(notice)
         if as_json:
             emit_json(added.to_json())
             return
         _print_added(archive, added)
+
+
+def _note(text: str) -> None:
+    err.print(f"note: {escape(text)}")
 
 
 def _print_added(archive: Path, added: AddReport) -> None:
@@ -167,7 +175,9 @@ def decode(
         if as_json and output == "-":
             raise UsageError("--json and -o - both want stdout; write the frames to a file instead")
         start, stop = _frame_range(frames)
-        lib = Archive.open(archive, compute_on(device, threads))
+        if Path(output).suffix in VIDEO_FILES:
+            check_output(Path(output), [archive])
+        lib = Archive.open(archive, compute_on(device, threads), sessions=session)
         decoded = lib.library.decode(session, start, stop)
         record = lib.library.records[session - 1]
         fps = float(record.meta.get("fps") or 25.0)
