@@ -7,7 +7,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import nrcodec.cli.repair  # noqa: F401  (registers check and repair until nrcodec.cli imports it)
 from nrcodec.cli import app
 from nrcodec.video.archive import Archive
 

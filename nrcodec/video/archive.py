@@ -219,16 +219,6 @@ class Archive:
             finally:
                 archive._lock = None
 
-    @classmethod
-    def open_or_create(cls, path: Path, request: NewArchive, device: torch.device) -> Archive:
-        """``path`` if it exists (whose settings ``request`` may not change), else a new archive; its
-        ``add`` takes the writer lock for the commit only (``writing`` holds it throughout)."""
-        if not path.exists():
-            return cls.create(path, request.config(), device)
-        archive = cls.open(path, device)
-        request.check_fixed(path, archive.config)
-        return archive
-
     def training_settings(self, epochs: int | None = None, seed: int = 0) -> TrainSettings:
         """The archive preset's training settings, with ``epochs`` instead of its default if given."""
         chosen = preset(self.config.preset)
