@@ -39,3 +39,17 @@ def test_check_names_the_damaged_session_and_repair_keeps_the_others(tmp_path: P
     assert runner.invoke(app, ["repair", str(damaged), str(fixed), "--force"]).exit_code == 0
     assert runner.invoke(app, ["repair", str(damaged), str(damaged), "--force"]).exit_code == 2
     assert damaged.read_bytes() == bytes(data)
+
+
+def test_info_and_decode_say_when_a_session_is_damaged(tmp_path: Path) -> None:
+    """A reader names the damaged session on stderr and still serves the sessions before it."""
+    damaged = tmp_path / "damaged.nrc"
+    data = bytearray(FIXTURE.read_bytes())
+    data[-200] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    shown = runner.invoke(app, ["info", str(damaged)])
+    assert shown.exit_code == 0 and "session 3 of" in shown.stderr and "repair" in shown.stderr
+    first = runner.invoke(app, ["decode", str(damaged), "-s", "1", "-o", str(tmp_path / "one.y4m")])
+    assert first.exit_code == 0 and "session 3 of" in first.stderr
+    third = runner.invoke(app, ["decode", str(damaged), "-s", "3", "-o", str(tmp_path / "three.y4m")])
+    assert third.exit_code == 1 and "nrcodec repair" in third.stderr

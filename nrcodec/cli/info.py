@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nrcodec.cli.app import JsonFlag, app, emit_json, out, user_errors
+from nrcodec.cli.app import JsonFlag, app, emit_json, err, out, user_errors
 from nrcodec.cli.render import fmt_optional, human_bytes
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format import image_bitstream, nrc
@@ -31,7 +31,10 @@ def info(
     with user_errors():
         magic = _signature(path)
         if magic == nrc.MAGIC:
-            desc = Archive.open(path, "cpu").describe()
+            opened = Archive.open(path, "cpu")
+            for notice in opened.notices:
+                err.print(f"note: {escape(notice)}")
+            desc = opened.describe()
             if as_json:
                 emit_json({"kind": "archive", **desc.to_json()})
             else:

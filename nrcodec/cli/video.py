@@ -110,6 +110,7 @@ def add_video(
 
 
 def _note(text: str) -> None:
+    """A notice (archive, clip, lock) as one stderr line."""
     err.print(f"note: {escape(text)}")
 
 
@@ -178,6 +179,8 @@ def decode(
         if Path(output).suffix in VIDEO_FILES:
             check_output(Path(output), [archive])
         lib = Archive.open(archive, compute_on(device, threads), sessions=session)
+        for notice in lib.notices:
+            _note(notice)
         decoded = lib.library.decode(session, start, stop)
         record = lib.library.records[session - 1]
         fps = float(record.meta.get("fps") or 25.0)
@@ -232,6 +235,8 @@ def eval_command(
         if matrix or heatmap is not None:
             check_output(png, [archive, *paths.values()])
         lib = Archive.open(archive, compute_on(device, threads))
+        for notice in lib.notices:
+            _note(notice)
         records = lib.library.records
         frames = {
             n: read_video(path, records[n - 1].frames if 1 <= n <= len(records) else None).frames
