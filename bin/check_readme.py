@@ -84,7 +84,7 @@ def scratch_folder() -> Path:
 
 def shell_env(folder: Path) -> dict[str, str]:
     """A new login-like shell's environment: no venv on the PATH; ffmpeg found or provided. The
-    caller's OMP_NUM_THREADS is kept (bin/test gives the lines the test suite's two threads)."""
+    caller's OMP_NUM_THREADS is kept; without it the commands use their default thread count."""
     env = {k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR", "OMP_NUM_THREADS") if k in os.environ}
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin").replace(str(ROOT / ".venv" / "bin") + os.pathsep, "")
     if shutil.which("ffmpeg", path=env["PATH"]) is None:
