@@ -120,6 +120,11 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def note(text: str) -> None:
+    """A notice (archive, clip, lock) as one stderr line."""
+    err.print(f"note: {escape(text)}")
+
+
 def compute_on(device: str, threads: int | None) -> torch.device:
     """Set torch's thread count (``--threads``) and resolve ``--device``: every computing command's start."""
     use_threads(threads)

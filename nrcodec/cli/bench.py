@@ -45,9 +45,9 @@ class BenchOutputs:
     json_path: Path | None
     markdown_path: Path | None
 
-    def check(self, inputs: list[Path]) -> None:
-        """Before measuring: every file asked for can be written and none is an input."""
-        for path in (self.json_path, self.markdown_path):
+    def check(self, inputs: list[Path], plot: Path | None = None) -> None:
+        """Before measuring: every file asked for (and the plot, if any) can be written and none is an input."""
+        for path in (self.json_path, self.markdown_path, plot):
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 check_output(path, inputs)

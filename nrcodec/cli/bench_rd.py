@@ -14,7 +14,6 @@ from nrcodec.bench.rd import plot_rd
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
 from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, compute_on, err, user_errors
 from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, bench, load_clips
-from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import device_name, versions
 from nrcodec.errors import UsageError
 from nrcodec.image import DEFAULT_CODEC, Codec
@@ -32,12 +31,6 @@ def _bench_versions() -> dict[str, str]:
     import bjontegaard
 
     return {**versions(), **anchor_versions(), "bjontegaard": bjontegaard.__version__}
-
-
-def _check_plot(plot: Path | None, inputs: list[Path]) -> None:
-    if plot is not None:
-        plot.parent.mkdir(parents=True, exist_ok=True)
-        check_output(plot, inputs)
 
 
 @bench.command("video")
@@ -64,8 +57,7 @@ def video(
     """Rate-distortion of nrcodec (PNR at several sizes, STL at equal bytes) against x264, x265 and AV1."""
     with user_errors():
         outputs = BenchOutputs(as_json, json_out, markdown_out)
-        outputs.check(clips)
-        _check_plot(plot_out, clips)
+        outputs.check(clips, plot_out)
         dev = compute_on(device, threads)
         chosen = preset(preset_name)
         loaded = load_clips(clips, max_frames)
@@ -113,8 +105,7 @@ def image(
     """Rate-distortion of every codec version against JPEG, WebP, JPEG 2000 and AVIF (Pillow); CPU."""
     with user_errors():
         outputs = BenchOutputs(as_json, json_out, markdown_out)
-        outputs.check(images)
-        _check_plot(plot_out, images)
+        outputs.check(images, plot_out)
         compute_on("cpu", threads)
         codecs = [(p.name, Codec.load(p)) for p in codec_files or [DEFAULT_CODEC]]
         loaded = [(p.stem, read_image(p)) for p in images]

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nrcodec.cli.app import JsonFlag, app, emit_json, err, out, user_errors
+from nrcodec.cli.app import JsonFlag, app, emit_json, note, out, user_errors
 from nrcodec.cli.render import fmt_optional, human_bytes
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format import image_bitstream, nrc
@@ -33,7 +33,7 @@ def info(
         if magic == nrc.MAGIC:
             opened = Archive.open(path, "cpu")
             for notice in opened.notices:
-                err.print(f"note: {escape(notice)}")
+                note(notice)
             desc = opened.describe()
             if as_json:
                 emit_json({"kind": "archive", **desc.to_json()})

@@ -11,7 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, app, compute_on, emit_json, err, out, user_errors
+from nrcodec.cli.app import (
+    DeviceOption,
+    JsonFlag,
+    ThreadsOption,
+    app,
+    compute_on,
+    emit_json,
+    err,
+    note,
+    out,
+    user_errors,
+)
 from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import fmt_optional, human_bytes, step_bar
 from nrcodec.errors import InputError, UsageError
@@ -88,12 +99,12 @@ def add_video(
         request = NewArchive(preset_name, capacity, strategy, parse_options(strategy_option or []), embedding, seed)
         check_output(archive, [source])
         dev = compute_on(device, threads)
-        with Archive.writing(archive, request, dev, on_wait=_note) as lib:
+        with Archive.writing(archive, request, dev, on_wait=note) as lib:
             for notice in lib.notices:
-                _note(notice)
+                note(notice)
             clip = read_video(source, max_frames)
             for notice in clip.notices:
-                _note(notice)
+                note(notice)
             settings = lib.training_settings(epochs, seed)
             label = name or clip.name
             session = len(lib.library.records) + 1
@@ -102,16 +113,11 @@ def add_video(
             with step_bar(f"session {session}", settings.epochs) as report:
                 added = lib.add(clip.frames, label, clip.fps, settings, report, Path(source).name)
         for notice in added.notices:
-            _note(notice)
+            note(notice)
         if as_json:
             emit_json(added.to_json())
             return
         _print_added(archive, added)
-
-
-def _note(text: str) -> None:
-    """A notice (archive, clip, lock) as one stderr line."""
-    err.print(f"note: {escape(text)}")
 
 
 def _print_added(archive: Path, added: AddReport) -> None:
@@ -180,7 +186,7 @@ def decode(
             check_output(Path(output), [archive])
         lib = Archive.open(archive, compute_on(device, threads), sessions=session)
         for notice in lib.notices:
-            _note(notice)
+            note(notice)
         decoded = lib.library.decode(session, start, stop)
         record = lib.library.records[session - 1]
         fps = float(record.meta.get("fps") or 25.0)
@@ -236,7 +242,7 @@ def eval_command(
             check_output(png, [archive, *paths.values()])
         lib = Archive.open(archive, compute_on(device, threads))
         for notice in lib.notices:
-            _note(notice)
+            note(notice)
         records = lib.library.records
         frames = {
             n: read_video(path, records[n - 1].frames if 1 <= n <= len(records) else None).frames
