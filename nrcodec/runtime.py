@@ -64,7 +64,9 @@ class TrainSettings:
     """How a model is optimised; stored with what it made, so a run can be reproduced.
 
     Shared: ``lr``, ``batch_size``, ``seed``. A video session runs ``epochs`` passes over its
-    frames with a linear ``warmup`` and loss α·L1 + (1 − α)·(1 − SSIM), α = ``l1_weight``. An image
+    frames, or as many as fit in ``minutes`` when that is set, with a linear ``warmup`` and loss
+    α·L1 + (1 − α)·(1 − SSIM), α = ``l1_weight``; a session of the grow strategy has a network of
+    ``quality`` (1..6) with ``weight_bits``-bit weights. An image
     codec runs ``steps`` batches of random ``crop``-pixel crops minimising R + ``lmbda``·D, its
     entropy model's quantiles learning at ``aux_lr``.
     """
@@ -79,10 +81,14 @@ class TrainSettings:
     lmbda: float = 0.01
     crop: int = 256
     aux_lr: float = 1e-3
+    minutes: float = 0.0
+    quality: int = 4
+    weight_bits: int = 5
 
     def __post_init__(self) -> None:
         checks = (
             (self.epochs >= 0, "epochs must be >= 0"),
+            (math.isfinite(self.minutes) and self.minutes >= 0, "minutes must be >= 0"),
             (self.steps >= 0, "steps must be >= 0"),
             (self.batch_size >= 1, "batch size must be >= 1"),
             (math.isfinite(self.lr) and self.lr > 0, "learning rate must be > 0"),
@@ -96,9 +102,17 @@ class TrainSettings:
             if not ok:
                 raise InputError(message)
 
+    @property
+    def progress_total(self) -> int:
+        """Units of a video session's progress reports: epochs, or seconds of a time budget."""
+        return round(self.minutes * 60) if self.minutes else self.epochs
+
     def session_json(self) -> dict[str, Any]:
-        """What a video session stores under ``training`` (keys fixed by the archive format)."""
+        """What a video session stores under ``training`` (keys fixed by the archive format; a time
+        budget adds ``minutes``)."""
+        budget = {"minutes": self.minutes} if self.minutes else {}
         return {
+            **budget,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,

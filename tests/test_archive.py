@@ -116,7 +116,7 @@ def test_every_flipped_byte_of_a_session_damages_that_session_only(
 
 
 def test_a_huge_announced_length_is_refused_before_allocating() -> None:
-    data = nrc.header_chunk({"config": {}}) + b"SESS" + (2**31 - 1).to_bytes(4, "little") + b"\0" * 16
+    data = nrc.header_chunk({"config": {}}, 1) + b"SESS" + (2**31 - 1).to_bytes(4, "little") + b"\0" * 16
     (chunk,) = nrc.parse(data).chunks
     assert chunk.torn and chunk.payload is None and "announces" in (chunk.problem or "")
 

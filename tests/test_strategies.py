@@ -126,7 +126,7 @@ def test_chunk_of_a_shared_session_is_refused_by_a_forget_free_archive(sequence:
     shared = Library(_config("finetune"))
     shared.add_session(sequence[0][1], "a", 25.0, SHORT)
     chunk = nrc.encode_session(shared.records[0], shared.state.frozen())
-    parsed = nrc.parse(nrc.header_chunk({}) + chunk)
+    parsed = nrc.parse(nrc.header_chunk({}, 1) + chunk)
     forget_free = Library(_config("pnr"))
     record = nrc.decode_session(1, parsed.sessions[0], forget_free.state.frozen(), forget_free.model.session_sizes, 1)
     with pytest.raises(FormatError, match="not stored as a pnr session"):

@@ -114,14 +114,19 @@ def _text(value: object) -> str:
 
 def _print_archive(desc: ArchiveInfo) -> None:
     config = desc.config
-    w, h = config.architecture.canvas
     opts = ", ".join(f"{k}={v}" for k, v in config.strategy_options.items())
     strategy = f"{config.strategy} ({opts})" if opts else config.strategy
+    if desc.strategy_summary.get("grows"):
+        shape = f"preset {config.preset} (training recipe), strategy {escape(strategy)}"
+    else:
+        w, h = config.architecture.canvas
+        shape = (
+            f"preset {config.preset} ({w}x{h} canvas), strategy {escape(strategy)}, embedding "
+            f"{config.architecture.embedding}, capacity {config.capacity}"
+        )
     out.print(
-        f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, preset "
-        f"{config.preset} ({w}x{h} canvas), strategy {escape(strategy)}, embedding {config.architecture.embedding}, "
-        f"capacity {config.capacity}, forget-free: {'yes' if desc.forget_free else 'no'}, "
-        f"header {desc.header_bytes} B"
+        f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, {shape}, "
+        f"forget-free: {'yes' if desc.forget_free else 'no'}, header {desc.header_bytes} B"
     )
     table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
     for row in desc.sessions:
@@ -139,6 +144,10 @@ def _print_archive(desc: ArchiveInfo) -> None:
             f"{i.reused_weights:,}",
         )
     out.print(table)
+    if desc.strategy_summary.get("grows"):
+        weights = desc.strategy_summary["network_weights"]
+        out.print(f"every session owns its network ({weights:,} weights in all): the archive never fills up")
+        return
     layers = Table("layer", "weights", "frozen", "used")
     for n, use in desc.usage.layers.items():
         layers.add_row(n, f"{use.weights:,}", f"{use.frozen:,}", f"{use.used:.1%}")

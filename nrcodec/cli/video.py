@@ -28,10 +28,11 @@ from nrcodec.cli.render import fmt_optional, human_bytes, step_bar
 from nrcodec.errors import InputError, UsageError
 from nrcodec.media.video import read_video, write_video
 from nrcodec.plots import plot_matrix
-from nrcodec.video.archive import Archive, NewArchive
+from nrcodec.video.archive import DEFAULT_MINUTES, Archive, GrowRequest, NewArchive
 from nrcodec.video.evaluate import EvalReport, evaluate
 from nrcodec.video.model import EMBEDDINGS, PRESETS
 from nrcodec.video.records import AddReport
+from nrcodec.video.session_net import DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS
 from nrcodec.video.strategies import strategy_names
 
 VIDEO_FILES = (".y4m", ".mkv", ".mp4", ".mov")
@@ -77,7 +78,33 @@ def add_video(
     preset_name: PresetOption = None,
     capacity: CapacityOption = None,
     epochs: Annotated[
-        int | None, typer.Option(help="Training epochs.", min=1, show_default="the preset's: " + PRESET_EPOCHS)
+        int | None,
+        typer.Option(
+            help="Training epochs.",
+            min=1,
+            show_default=f"grow: --minutes {DEFAULT_MINUTES:g}; others the preset's: " + PRESET_EPOCHS,
+        ),
+    ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(
+            help="Grow: size of the session's network, 1 (smallest file) to 6; each level doubles the weights.",
+            min=1,
+            max=6,
+            show_default=str(DEFAULT_QUALITY),
+        ),
+    ] = None,
+    weight_bits: Annotated[
+        int | None,
+        typer.Option(help="Grow: bits per stored weight (4..8).", min=4, max=8, show_default=str(DEFAULT_WEIGHT_BITS)),
+    ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Grow: train for this many minutes instead of a number of epochs.",
+            min=0.01,
+            show_default=f"{DEFAULT_MINUTES:g} unless --epochs is given",
+        ),
     ] = None,
     strategy: StrategyOption = None,
     strategy_option: StrategySettingOption = None,
@@ -105,12 +132,12 @@ def add_video(
             clip = read_video(source, max_frames)
             for notice in clip.notices:
                 note(notice)
-            settings = lib.training_settings(epochs, seed)
+            settings = lib.training_settings(epochs, seed, GrowRequest(quality, weight_bits, minutes))
             label = name or clip.name
             session = len(lib.library.records) + 1
             frames, h, w = clip.frames.shape[:3]
             err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {dev}")
-            with step_bar(f"session {session}", settings.epochs) as report:
+            with step_bar(f"session {session}", settings.progress_total) as report:
                 added = lib.add(clip.frames, label, clip.fps, settings, report, Path(source).name)
         for notice in added.notices:
             note(notice)

@@ -3,20 +3,19 @@
 The container (framing, CRCs, the header) is the same in every version; what is inside a session
 chunk is described by the module of its format version (``nrc_v1``...). Readers dispatch on the
 version in the preamble, so every version ever written keeps decoding; new archives are written in
-``VERSION``.
+the version its library kind writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from nrcodec.errors import ChecksumError, FormatError, TruncatedError
-from nrcodec.format import nrc_v1
+from nrcodec.format import nrc_v1, nrc_v2
 from nrcodec.format.chunks import PREAMBLE, chunk_end, frame, preamble, read_chunk, read_preamble
 from nrcodec.format.nrc_v1 import CodedSize
 from nrcodec.format.record import pack_record, unpack_record
@@ -26,9 +25,9 @@ MAGIC = b"NRCA"
 KIND = "nrcodec archive (.nrc)"
 HEADER_TAG = b"HEAD"
 SESSION_TAG = b"SESS"
-SESSION_CODECS: dict[int, ModuleType] = {1: nrc_v1}
-"""Format version → the module that encodes and decodes its session chunks."""
-VERSION = max(SESSION_CODECS)
+VERSIONS = (1, 2)
+"""Format versions this reader knows: 1, sessions of a shared masked supernet (``nrc_v1``); 2,
+sessions that own their networks (``nrc_v2``). An archive keeps the version it was created with."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +73,13 @@ class ParsedArchive:
         return [c.payload for c in self.readable if c.payload is not None]
 
 
-def header_chunk(header: dict[str, Any], version: int = VERSION) -> bytes:
+def header_chunk(header: dict[str, Any], version: int) -> bytes:
     return preamble(MAGIC, version) + frame(HEADER_TAG, pack_record(header))
 
 
 def parse(data: bytes) -> ParsedArchive:
     """Preamble and header (a FormatError if either is damaged), then every session chunk as found."""
-    version = read_preamble(data, MAGIC, KIND, tuple(SESSION_CODECS))
+    version = read_preamble(data, MAGIC, KIND, VERSIONS)
     if len(data) == PREAMBLE.size:
         raise FormatError("archive has no header chunk; the file is damaged")
     try:
@@ -124,11 +123,13 @@ def encode_session(
     record: SessionRecord,
     frozen_before: dict[str, np.ndarray],
     size: CodedSize | None = None,
-    version: int = VERSION,
+    version: int = 1,
 ) -> bytes:
     """One framed session chunk in format ``version``; ``size`` collects its ideal code length."""
-    payload = SESSION_CODECS[version].encode_session(record, frozen_before, size or CodedSize())
-    return frame(SESSION_TAG, payload)
+    size = size or CodedSize()
+    if version == 1:
+        return frame(SESSION_TAG, nrc_v1.encode_session(record, frozen_before, size))
+    return frame(SESSION_TAG, nrc_v2.encode_session(record, size))
 
 
 def decode_session(
@@ -138,5 +139,9 @@ def decode_session(
     session_sizes: Callable[[int], dict[str, int]],
     session: int,
 ) -> SessionRecord:
-    """Decode the payload of session ``session``'s chunk, written in format ``version``."""
-    return SESSION_CODECS[version].decode_session(payload, frozen_before, session_sizes, f"session {session} chunk")
+    """Decode the payload of session ``session``'s chunk, written in format ``version``; a version-1
+    session is coded against the earlier sessions' frozen sets, a version-2 one stands alone."""
+    where = f"session {session} chunk"
+    if version == 1:
+        return nrc_v1.decode_session(payload, frozen_before, session_sizes, where)
+    return nrc_v2.decode_session(payload, where)

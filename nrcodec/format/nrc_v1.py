@@ -63,21 +63,21 @@ def _decode_bits(data: bytes, counts: Any, size: int, where: str) -> np.ndarray:
     return entropy.decode(data, FrequencyTable(0, tuple(counts)), size, where).astype(bool)
 
 
-def _code_values(q: np.ndarray, size: CodedSize) -> dict[str, bytes]:
+def code_values(q: np.ndarray, size: CodedSize) -> dict[str, bytes]:
     """The ``table`` and ``values`` parts of quantized values."""
     table = FrequencyTable.fit(q)
     size.bits += table.bits(q)
     return {"table": table.to_bytes(), "values": entropy.encode(q.astype(np.int64), table)}
 
 
-def _decode_values(parts: dict[str, bytes], count: int, where: str) -> np.ndarray:
+def decode_values(parts: dict[str, bytes], count: int, where: str) -> np.ndarray:
     table, end = FrequencyTable.from_bytes(parts["table"], where)
     if end != len(parts["table"]) or table.low < -LEVELS or table.high > LEVELS:
         raise FormatError(f"{where}: weight model is malformed")
     return entropy.decode(parts["values"], table, count, where).astype(np.int8)
 
 
-def _scales(data: bytes, where: str) -> np.ndarray:
+def read_scales(data: bytes, where: str) -> np.ndarray:
     if len(data) % 4 or not 4 <= len(data) <= 4 * MAX_SCALES:
         raise FormatError(f"{where}: scales blob has {len(data)} bytes")
     scales = np.frombuffer(data, dtype="<f4").astype(np.float32)
@@ -86,13 +86,13 @@ def _scales(data: bytes, where: str) -> np.ndarray:
     return scales
 
 
-def _join(parts: dict[str, bytes], order: tuple[str, ...]) -> tuple[list[int], bytes]:
+def join_parts(parts: dict[str, bytes], order: tuple[str, ...]) -> tuple[list[int], bytes]:
     """The blob of ``parts`` in table order, and the sizes the JSON lists."""
     present = [parts[name] for name in order if name in parts]
     return [len(p) for p in present], b"".join(present)
 
 
-def _split(data: bytes, sizes: Any, names: list[str], where: str) -> dict[str, bytes]:
+def split_parts(data: bytes, sizes: Any, names: list[str], where: str) -> dict[str, bytes]:
     """Cut a blob into the named parts of the sizes the metadata gives."""
     if not (isinstance(sizes, list) and len(sizes) == len(names) and all(isinstance(v, int) and v >= 0 for v in sizes)):
         raise FormatError(f"{where}: part sizes are malformed")
@@ -107,20 +107,20 @@ def _encode_layer(layer: LayerRecord, frozen: np.ndarray, size: CodedSize) -> tu
     if layer.written is not None:
         bitsets["written"] = layer.written
     model: dict[str, Any] = {}
-    parts = _code_values(layer.new.q, size)
+    parts = code_values(layer.new.q, size)
     for key, bits in bitsets.items():
         model[key], parts[key] = _code_bits(bits)
         size.bits += _bits_cost(bits, model[key])
     parts["scales"] = layer.new.scales.astype("<f4").tobytes()
-    model["parts"], data = _join(parts, LAYER_PARTS)
+    model["parts"], data = join_parts(parts, LAYER_PARTS)
     return model, data
 
 
 def _encode_dense(dense: dict[str, Quantized], size: CodedSize) -> tuple[dict[str, Any], bytes]:
     q = np.concatenate([t.q for t in dense.values()]) if dense else np.zeros(0, np.int8)
     scales = np.concatenate([t.scales for t in dense.values()]) if dense else np.zeros(0)
-    parts = _code_values(q, size) | {"scales": scales.astype("<f4").tobytes()}
-    sizes, data = _join(parts, DENSE_PARTS)
+    parts = code_values(q, size) | {"scales": scales.astype("<f4").tobytes()}
+    sizes, data = join_parts(parts, DENSE_PARTS)
     return {"names": list(dense), "sizes": [int(t.q.size) for t in dense.values()], "parts": sizes}, data
 
 
@@ -139,23 +139,23 @@ def _decode_layer(data: bytes, model: Any, frozen: np.ndarray, where: str) -> La
         raise FormatError(f"{where}: model is malformed")
     rewrites = "written" in model
     names = [name for name in LAYER_PARTS if name != "written" or rewrites]
-    parts = _split(data, model.get("parts"), names, where)
+    parts = split_parts(data, model.get("parts"), names, where)
     mask = np.zeros(frozen.size, dtype=bool)
     mask[frozen] = _decode_bits(parts["frozen"], model.get("frozen"), int(frozen.sum()), where)
     mask[~frozen] = _decode_bits(parts["free"], model.get("free"), int((~frozen).sum()), where)
     written = _decode_bits(parts["written"], model.get("written"), frozen.size, where) if rewrites else None
     count = int((mask & ~frozen).sum()) if written is None else int(written.sum())
-    q = _decode_values(parts, count, where)
-    return LayerRecord(mask, Quantized(q, _scales(parts["scales"], where)), written)
+    q = decode_values(parts, count, where)
+    return LayerRecord(mask, Quantized(q, read_scales(parts["scales"], where)), written)
 
 
 def _decode_dense(data: bytes, meta: dict[str, Any], sizes: dict[str, int], where: str) -> dict[str, Quantized]:
     if meta.get("names") != list(sizes) or meta.get("sizes") != list(sizes.values()):
         raise FormatError(f"{where}: dense tensors do not match the architecture")
     at = f"{where}, dense tensors"
-    parts = _split(data, meta.get("parts"), list(DENSE_PARTS), at)
-    q = _decode_values(parts, sum(sizes.values()), at)
-    scales = _scales(parts["scales"], at)
+    parts = split_parts(data, meta.get("parts"), list(DENSE_PARTS), at)
+    q = decode_values(parts, sum(sizes.values()), at)
+    scales = read_scales(parts["scales"], at)
     if scales.size != len(sizes):
         raise FormatError(f"{at}: expected one scale per tensor")
     offsets = np.cumsum([0, *sizes.values()])

@@ -1,4 +1,4 @@
-"""Symmetric ``BITS``-bit quantization of weights, per output channel or per tensor.
+"""Symmetric b-bit quantization of weights (``BITS`` = 8 unless asked), per output channel or per tensor.
 
 Dequantization is one float32 multiply, ``q * scale``, which is exactly rounded in IEEE
 arithmetic: numpy here and torch in the model give the same bits, so what the encoder trains
@@ -13,9 +13,15 @@ import numpy as np
 
 GRANULARITIES = ("channel", "tensor")
 BITS = 8
-"""Every stored weight is a signed integer of this many bits (the archive format assumes 8)."""
-LEVELS = (1 << (BITS - 1)) - 1
-"""Largest magnitude of a quantized value: symmetric, so -LEVELS..LEVELS."""
+"""Bits of a stored weight in version-1 archives and the most any archive stores (values fit int8)."""
+
+
+def levels(bits: int) -> int:
+    """Largest magnitude of a ``bits``-bit value: symmetric, so -levels..levels."""
+    return (1 << (bits - 1)) - 1
+
+
+LEVELS = levels(BITS)
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,8 @@ class Quantized:
         return self.q.astype(np.float32) * scale
 
 
-def quantize(values: np.ndarray, rows: np.ndarray, num_rows: int, granularity: str) -> Quantized:
-    """Quantize ``values`` (float32) whose output-channel index is ``rows``."""
+def quantize(values: np.ndarray, rows: np.ndarray, num_rows: int, granularity: str, bits: int = BITS) -> Quantized:
+    """Quantize ``values`` (float32) whose output-channel index is ``rows`` to ``bits`` bits."""
     values = np.asarray(values, dtype=np.float32)
     if granularity == "tensor":
         rows = np.zeros_like(rows)
@@ -41,7 +47,8 @@ def quantize(values: np.ndarray, rows: np.ndarray, num_rows: int, granularity: s
         raise ValueError(f"unknown quantization granularity {granularity!r}")
     peak = np.zeros(num_rows, dtype=np.float32)
     np.maximum.at(peak, rows, np.abs(values))
-    scales = (peak / np.float32(LEVELS)).astype(np.float32)
+    top = levels(bits)
+    scales = (peak / np.float32(top)).astype(np.float32)
     safe = np.where(scales > 0, scales, np.float32(1))
-    q = np.clip(np.rint(values / safe[rows]), -LEVELS, LEVELS).astype(np.int8)
+    q = np.clip(np.rint(values / safe[rows]), -top, top).astype(np.int8)
     return Quantized(q, scales)

@@ -33,11 +33,14 @@ class LayerRecord:
 
 @dataclass
 class SessionRecord:
-    """A session: JSON metadata, its masked layers, and its dense tensors (head, biases)."""
+    """A session: JSON metadata, its masked layers, and its dense tensors (head, biases). A session
+    that owns its whole network (format 2) has no masked layers; ``shapes`` gives each of its
+    tensors' shape."""
 
     meta: dict[str, Any]
     layers: dict[str, LayerRecord]
     dense: dict[str, Quantized] = field(default_factory=dict)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

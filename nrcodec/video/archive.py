@@ -29,12 +29,17 @@ from nrcodec.format.record import need
 from nrcodec.runtime import Progress, TrainSettings
 from nrcodec.video.archive_guard import appendable, damage_notices, unchanged, unreadable
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
-from nrcodec.video.library import Library
+from nrcodec.video.grow import GrowLibrary
+from nrcodec.video.kinds import AnyLibrary, library_class, make_library
 from nrcodec.video.model import preset, with_embedding
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
+from nrcodec.video.session_net import DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, check_quality
 from nrcodec.video.strategies import make_strategy
 
 MAX_ARCHIVE = 1 << 34
+DEFAULT_MINUTES = 14.0
+"""Training budget of a grow session when neither --epochs nor --minutes is given: with reading,
+measuring and writing, a session takes at most about 15 minutes."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,24 @@ class NewArchive:
                 )
         if self.strategy_options:
             raise UsageError(f"{path} exists; --strategy-option applies to new archives only")
+
+
+@dataclass(frozen=True)
+class GrowRequest:
+    """What a session of a grow archive may ask for; None is the default."""
+
+    quality: int | None = None
+    weight_bits: int | None = None
+    minutes: float | None = None
+
+    def refuse(self, strategy: str) -> None:
+        """A UsageError if any was given for an archive whose strategy is not grow."""
+        given = [flag for flag, value in self.flags() if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} apply to grow archives; this archive's strategy is {strategy}")
+
+    def flags(self) -> tuple[tuple[str, object], ...]:
+        return (("--quality", self.quality), ("--weight-bits", self.weight_bits), ("--minutes", self.minutes))
 
 
 @dataclass(frozen=True)
@@ -125,7 +148,7 @@ class Archive:
     """An archive's library, what state each session's chunk is in, and where its bytes stand."""
 
     def __init__(
-        self, path: Path, library: Library, parsed: nrc.ParsedArchive, checks: list[SessionCheck], file_bytes: int
+        self, path: Path, library: AnyLibrary, parsed: nrc.ParsedArchive, checks: list[SessionCheck], file_bytes: int
     ) -> None:
         self.path = path
         self.library = library
@@ -154,9 +177,10 @@ class Archive:
     def create(cls, path: str | os.PathLike[str], config: LibraryConfig, device: str | torch.device = "cpu") -> Archive:
         """A new, empty archive in memory; nothing is written before the first session."""
         header = {"format": nrc.KIND, "nrcodec_version": __version__, "config": config.to_json()}
-        data = nrc.header_chunk(header)
-        parsed = nrc.ParsedArchive(nrc.VERSION, header, len(data), [])
-        archive = cls(Path(path), Library(config, device), parsed, [], 0)
+        library = make_library(config, device)
+        data = nrc.header_chunk(header, library.format_version)
+        parsed = nrc.ParsedArchive(library.format_version, header, len(data), [])
+        archive = cls(Path(path), library, parsed, [], 0)
         archive._header = data
         return archive
 
@@ -172,6 +196,10 @@ class Archive:
         data = _read(path)
         parsed = _parse(path, data)
         config = _config(path, parsed)
+        if parsed.version != library_class(config).format_version:
+            raise FormatError(
+                f"{path}: a {config.strategy} archive cannot be in format {parsed.version}; the file is damaged"
+            )
         forget_free = make_strategy(config.strategy, config.strategy_options).forget_free
         loaded = load(config, device, parsed, sessions if forget_free else None)
         if sessions is not None:
@@ -219,10 +247,31 @@ class Archive:
             finally:
                 archive._lock = None
 
-    def training_settings(self, epochs: int | None = None, seed: int = 0) -> TrainSettings:
-        """The archive preset's training settings, with ``epochs`` instead of its default if given."""
+    def training_settings(
+        self, epochs: int | None = None, seed: int = 0, grow: GrowRequest | None = None
+    ) -> TrainSettings:
+        """The archive preset's training settings, with ``epochs`` instead of its default if given.
+
+        A grow archive also takes the session's quality, weight bits and time budget (``grow``); by
+        default it trains for ``DEFAULT_MINUTES`` unless ``epochs`` is given. Other archives refuse them.
+        """
         chosen = preset(self.config.preset)
-        return TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr, seed=seed)
+        grow = grow or GrowRequest()
+        if not isinstance(self.library, GrowLibrary):
+            grow.refuse(self.config.strategy)
+            return TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr, seed=seed)
+        minutes = grow.minutes or (0.0 if epochs else DEFAULT_MINUTES)
+        settings = TrainSettings(
+            epochs or 0,
+            minutes=minutes,
+            quality=grow.quality or DEFAULT_QUALITY,
+            weight_bits=grow.weight_bits or DEFAULT_WEIGHT_BITS,
+            batch_size=chosen.batch_size,
+            lr=chosen.lr,
+            seed=seed,
+        )
+        check_quality(settings.quality, settings.weight_bits)
+        return settings
 
     def add(
         self,
@@ -274,22 +323,21 @@ class Archive:
 
     def sessions(self) -> list[SessionRow]:
         """One row per session, with bytes and bpp from the chunk's real size."""
-        state = self.library.state
-        return [SessionRow(state.info(i), n) for i, n in enumerate(self.session_bytes, start=1)]
+        return [SessionRow(self.library.info(i), n) for i, n in enumerate(self.session_bytes, start=1)]
 
     def describe(self) -> ArchiveInfo:
         """Everything ``info`` shows."""
-        state = self.library.state
+        library = self.library
         return ArchiveInfo(
             path=self.path,
             format_version=self.version,
             config=self.config,
-            forget_free=state.strategy.forget_free,
+            forget_free=library.forget_free,
             file_bytes=self.file_bytes,
             header_bytes=self.header_bytes,
-            usage=state.capacity(),
+            usage=library.capacity(),
             sessions=self.sessions(),
-            strategy_summary=state.strategy.summary(state.records, state.model),
+            strategy_summary=library.summary(),
             damaged=self.damaged,
         )
 

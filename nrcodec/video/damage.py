@@ -17,7 +17,7 @@ import torch
 from nrcodec.errors import FormatError
 from nrcodec.format import nrc
 from nrcodec.format.session import SessionRecord
-from nrcodec.video.library import Library
+from nrcodec.video.kinds import AnyLibrary, make_library
 from nrcodec.video.records import LibraryConfig
 
 
@@ -91,13 +91,13 @@ class ArchiveCheck:
 
 @dataclass
 class Loaded:
-    library: Library
+    library: AnyLibrary
     checks: list[SessionCheck]
 
 
 def load(config: LibraryConfig, device: str | torch.device, parsed: nrc.ParsedArchive, limit: int | None) -> Loaded:
     """Install sessions 1..``limit`` (all when None) in order until one cannot be read."""
-    library = Library(config, device)
+    library = make_library(config, device)
     checks: list[SessionCheck] = []
     broken: int | None = None
     for chunk in parsed.chunks:
@@ -119,12 +119,12 @@ def load(config: LibraryConfig, device: str | torch.device, parsed: nrc.ParsedAr
     return Loaded(library, checks)
 
 
-def _install(library: Library, version: int, chunk: nrc.SessionChunk) -> str | None:
+def _install(library: AnyLibrary, version: int, chunk: nrc.SessionChunk) -> str | None:
     """Decode and install one session chunk; the reason it cannot be, or None."""
     assert chunk.payload is not None
     i = chunk.session
     try:
-        record = nrc.decode_session(version, chunk.payload, library.state.frozen(), library.model.session_sizes, i)
+        record = library.read_session(version, chunk.payload, i)
         if record.meta.get("session") != i:
             raise FormatError(f"session {i} chunk is out of order (it says session {record.meta.get('session')})")
         library.install(record)
@@ -133,9 +133,9 @@ def _install(library: Library, version: int, chunk: nrc.SessionChunk) -> str | N
     return None
 
 
-def _rebuilt(config: LibraryConfig, device: str | torch.device, records: list[SessionRecord]) -> Library:
+def _rebuilt(config: LibraryConfig, device: str | torch.device, records: list[SessionRecord]) -> AnyLibrary:
     """A library holding ``records`` only: a failed install may have written part of its session."""
-    library = Library(config, device)
+    library = make_library(config, device)
     for record in records:
         library.install(record)
     return library

@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrcodec.errors import FrozenWeightError, InputError
+from nrcodec.errors import FormatError, FrozenWeightError, InputError
+from nrcodec.format import nrc
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import ms_ssim_video, psnr
 from nrcodec.runtime import Progress, TrainSettings
 from nrcodec.video.decoder import Decoder
 from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.freezer import Freezer, Frozen
-from nrcodec.video.records import LibraryConfig, SessionInfo
+from nrcodec.video.records import CapacityReport, LibraryConfig, SessionInfo
 from nrcodec.video.state import LibraryState
 from nrcodec.video.strategies import Recall, SessionContext, Strategy
 from nrcodec.video.trainer import reconstruction_loss, train_session
@@ -51,7 +52,16 @@ class SessionResult:
     notices: list[str] = field(default_factory=list)
 
 
+def check_frames(frames: np.ndarray) -> None:
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] < 1:
+        raise InputError("frames must be a non-empty (T, H, W, 3) uint8 array")
+
+
 class Library:
+    """Sessions as subnetworks of one shared supernet (the masked strategies, archive format 1)."""
+
+    format_version = 1
+
     def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
         self.state = LibraryState(config, torch.device(device))
         self.freezer = Freezer(self.state.model, config.quantization)
@@ -73,6 +83,26 @@ class Library:
     def records(self) -> list[SessionRecord]:
         return self.state.records
 
+    @property
+    def forget_free(self) -> bool:
+        return self.strategy.forget_free
+
+    def info(self, session: int) -> SessionInfo:
+        return self.state.info(session)
+
+    def capacity(self) -> CapacityReport:
+        return self.state.capacity()
+
+    def summary(self) -> dict[str, Any]:
+        """Strategy-specific figures for ``info``."""
+        return self.strategy.summary(self.records, self.model)
+
+    def read_session(self, version: int, payload: bytes, session: int) -> SessionRecord:
+        """Decode a stored session chunk against the sessions installed so far."""
+        if version != self.format_version:
+            raise FormatError(f"a {self.config.strategy} archive holds format-1 sessions, not format {version}")
+        return nrc.decode_session(version, payload, self.state.frozen(), self.model.session_sizes, session)
+
     def add_session(
         self,
         frames: np.ndarray,
@@ -90,8 +120,7 @@ class Library:
 
     def start_session(self, frames: np.ndarray, settings: TrainSettings) -> Pending:
         """Get the supernet ready for the next session and remember what it must not change."""
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] < 1:
-            raise InputError("frames must be a non-empty (T, H, W, 3) uint8 array")
+        check_frames(frames)
         session = len(self.records) + 1
         placement = Placement.compute((frames.shape[2], frames.shape[1]), self.config.architecture.canvas)
         if self.records:

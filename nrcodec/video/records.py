@@ -210,4 +210,5 @@ class CapacityReport:
 
     @property
     def used(self) -> float:
-        return sum(u.frozen for u in self.layers.values()) / self.weights
+        """Fraction of the supernet frozen; 0 for a library without one (grow)."""
+        return sum(u.frozen for u in self.layers.values()) / self.weights if self.weights else 0.0

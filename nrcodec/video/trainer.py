@@ -35,6 +35,34 @@ def lr_lambda(total_steps: int, warmup: float) -> Callable[[int], float]:
     return factor
 
 
+class Budget:
+    """How long a session trains: ``epochs`` passes (the step count known up front) or ``minutes``
+    of wall-clock time; gives the fraction done and the learning-rate factor of every step."""
+
+    def __init__(self, settings: TrainSettings, steps_per_epoch: int) -> None:
+        self.seconds = settings.minutes * 60
+        self.epochs = settings.epochs
+        self.steps = settings.epochs * steps_per_epoch
+        self.warmup = settings.warmup
+        self.by_steps = lr_lambda(self.steps, settings.warmup)
+
+    def fraction(self, step: int, elapsed: float) -> float:
+        return min(1.0, elapsed / self.seconds) if self.seconds else step / max(1, self.steps)
+
+    def lr_factor(self, step: int, elapsed: float) -> float:
+        """Linear warm-up, then cosine decay to zero, over the steps or over the time budget."""
+        if not self.seconds:
+            return self.by_steps(step)
+        done = self.fraction(step, elapsed)
+        if done < self.warmup:
+            return max(done / self.warmup, 0.01)
+        return 0.5 * (1 + math.cos(math.pi * (done - self.warmup) / max(1e-9, 1 - self.warmup)))
+
+    def over(self, epoch: int, elapsed: float) -> bool:
+        """Whether training ends after ``epoch`` epochs that took ``elapsed`` seconds."""
+        return elapsed >= self.seconds if self.seconds else epoch >= self.epochs
+
+
 def _optimizer(ctx: SessionContext, strategy: Strategy, settings: TrainSettings) -> torch.optim.Optimizer:
     params = [p for p in ctx.model.parameters() if p.requires_grad] + strategy.extra_parameters()
     fused = ctx.model.head.weight.device.type in ("cpu", "cuda")
@@ -51,7 +79,8 @@ def train_session(
     """Train the model on one session's targets (T, 3, h, w); return the wall time in seconds.
 
     Seeds are derived from the settings' seed and the session number, so a session trains the same
-    whether its library was just trained or reopened from a file.
+    whether its library was just trained or reopened from a file (with an epoch budget; a time
+    budget ends where the clock says). ``ctx.progress`` tells the hooks how far training is.
     """
     model = ctx.model
     device = model.head.weight.device
@@ -60,14 +89,19 @@ def train_session(
     strategy.before_session(ctx)
     model.train()
     optimizer = _optimizer(ctx, strategy, settings)
-    total_steps = ctx.epochs * math.ceil(ctx.num_frames / ctx.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total_steps, settings.warmup))
+    budget = Budget(settings, math.ceil(ctx.num_frames / ctx.batch_size))
     generator = torch.Generator().manual_seed(settings.seed * 1000 + ctx.session)
     start = time.perf_counter()
-    for epoch in range(1, ctx.epochs + 1):
+    step = epoch = 0
+    while not budget.over(epoch, time.perf_counter() - start):
+        epoch += 1
         order = torch.randperm(ctx.num_frames, generator=generator)
         loss_sum = mse_sum = 0.0
         for i in range(0, ctx.num_frames, ctx.batch_size):
+            elapsed = time.perf_counter() - start
+            ctx.progress = budget.fraction(step, elapsed)
+            for group in optimizer.param_groups:
+                group["lr"] = settings.lr * budget.lr_factor(step, elapsed)
             idx = order[i : i + ctx.batch_size]
             out = ctx.placement.crop(model(ctx.session, idx, ctx.num_frames))
             target = targets[idx.to(device)]
@@ -78,13 +112,15 @@ def train_session(
             strategy.after_backward(ctx)
             optimizer.step()
             strategy.after_update(ctx)
-            scheduler.step()
+            step += 1
             loss_sum += float(loss.detach()) * len(idx)
             mse_sum += float(F.mse_loss(out.detach(), target)) * len(idx)
         strategy.after_epoch(ctx, epoch)
+        ctx.epochs_run = epoch
         if progress is not None:
             psnr = -10 * math.log10(max(mse_sum / ctx.num_frames, 1e-10))
             elapsed = time.perf_counter() - start
-            progress(StepReport(epoch, ctx.epochs, loss_sum / ctx.num_frames, psnr, elapsed))
+            done = min(round(elapsed), settings.progress_total) if settings.minutes else epoch
+            progress(StepReport(done, settings.progress_total, loss_sum / ctx.num_frames, psnr, elapsed))
     model.eval()
     return time.perf_counter() - start

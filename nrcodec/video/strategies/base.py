@@ -57,6 +57,9 @@ class SessionContext:
     records: list[SessionRecord] = field(default_factory=list)
     recall: Callable[[int], Recall] | None = None
     notices: list[str] = field(default_factory=list)
+    progress: float = 0.0
+    """Fraction of the training done before the current step (steps or time), set by the loop."""
+    epochs_run: int = 0
 
     def earlier(self) -> list[Recall]:
         """Every earlier session, ready to replay (strategies that need old sessions call this)."""
@@ -110,6 +113,8 @@ class Strategy:
 
     name: ClassVar[str] = "base"
     forget_free: ClassVar[bool] = True
+    owns_network: ClassVar[bool] = False
+    """Each session has a network of its own (grow) instead of a subnetwork of the shared supernet."""
     Options: ClassVar[type] = NoOptions
 
     def __init__(self, options: Any = None) -> None:

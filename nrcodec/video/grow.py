@@ -1,0 +1,184 @@
+"""A library whose sessions own their networks (the grow strategy, archive format 2).
+
+A session goes in as frames: its network is laid out for the clip (``session_net.layout``), trained
+by the one session loop (``trainer``), and stored as the integers it was trained for. It comes out
+by rebuilding that network from its record alone, so a session decodes the same whether its library
+was just trained or read from a file, and no later session can change it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+
+from nrcodec.errors import FormatError, InputError
+from nrcodec.format import nrc
+from nrcodec.format.quant import levels
+from nrcodec.format.session import SessionRecord
+from nrcodec.metrics import ms_ssim_video, psnr
+from nrcodec.runtime import Progress, TrainSettings
+from nrcodec.video.decoder import fixed_batches, single_threaded_ops
+from nrcodec.video.frames import Placement, to_source, to_training
+from nrcodec.video.library import SessionResult, check_frames
+from nrcodec.video.model import Architecture
+from nrcodec.video.records import CapacityReport, LibraryConfig, SessionInfo
+from nrcodec.video.session_net import MAX_WEIGHTS, SessionNet, check_quality, layout
+from nrcodec.video.strategies import SessionContext, Strategy, make_strategy
+from nrcodec.video.trainer import reconstruction_loss, train_session
+
+
+class GrowLibrary:
+    """Sessions that each own a network: their records, and the network last decoded (cached)."""
+
+    format_version = 2
+
+    def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.strategy: Strategy = make_strategy(config.strategy, config.strategy_options)
+        self.records: list[SessionRecord] = []
+        self._cached: tuple[int, SessionNet] | None = None
+
+    @property
+    def forget_free(self) -> bool:
+        return True
+
+    def info(self, session: int) -> SessionInfo:
+        """Session ``session``'s (1-based) metadata, typed."""
+        record = self.records[session - 1]
+        canvas = architecture_of(record, f"session {session}").canvas
+        return SessionInfo.from_json(record.meta, canvas, f"session {session}")
+
+    def capacity(self) -> CapacityReport:
+        """Nothing is shared, so nothing fills up: every session's weights are its own."""
+        return CapacityReport({})
+
+    def summary(self) -> dict[str, Any]:
+        return {"grows": True, "network_weights": sum(int(r.meta.get("new_weights", 0)) for r in self.records)}
+
+    def read_session(self, version: int, payload: bytes, session: int) -> SessionRecord:
+        """Decode a stored session chunk (it needs no earlier session)."""
+        if version != self.format_version:
+            raise FormatError(f"a grow archive holds format-{self.format_version} sessions, not format {version}")
+        return nrc.decode_session(version, payload, {}, lambda _frames: {}, session)
+
+    def add_session(
+        self,
+        frames: np.ndarray,
+        name: str,
+        fps: float,
+        settings: TrainSettings,
+        progress: Progress | None = None,
+        source: str | None = None,
+    ) -> SessionResult:
+        """Learn ``frames`` (T, H, W, 3) uint8 as the next session in a network of its own."""
+        check_frames(frames)
+        check_quality(settings.quality, settings.weight_bits)
+        session = len(self.records) + 1
+        count, height, width = frames.shape[:3]
+        arch = layout((width, height), count, settings.quality)
+        placement = Placement.compute((width, height), arch.canvas)
+        torch.manual_seed(self.config.seed * 1000 + session)
+        net = SessionNet(arch, settings.weight_bits).to(self.device)
+        ctx = SessionContext(
+            model=net,  # type: ignore[arg-type]
+            session=session,
+            capacity=1.0,
+            placement=placement,
+            num_frames=count,
+            epochs=settings.epochs,
+            batch_size=max(1, min(settings.batch_size, count)),
+            loss=lambda out, target: reconstruction_loss(out, target, settings.l1_weight),
+        )
+        seconds = train_session(ctx, self.strategy, to_training(frames, placement), settings, progress)
+        weights = sum(t.numel() for t in net.parameters())
+        info = SessionInfo(
+            session=session,
+            name=name,
+            frames=count,
+            fps=float(fps),
+            placement=placement,
+            training={**settings.session_json(), "epochs_run": ctx.epochs_run},
+            seconds=round(seconds, 3),
+            device=str(self.device),
+            new_weights=weights,
+            reused_weights=0,
+            layers={},
+            source=source,
+            extra={"architecture": arch.to_json(), "quality": settings.quality, "weight_bits": settings.weight_bits},
+        )
+        record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
+        self.records.append(record)
+        decoded = self.decode(session)
+        info.psnr = round(psnr(frames, decoded), 4)
+        quality = ms_ssim_video(frames, decoded)
+        info.ms_ssim = None if quality is None else round(quality, 6)
+        record.meta = info.to_json()
+        return SessionResult(record, info, seconds, {})
+
+    def install(self, record: SessionRecord) -> None:
+        """Add a stored session after checking its tensors against the network its metadata names."""
+        where = f"session {len(self.records) + 1}"
+        arch = architecture_of(record, where)
+        bits = record.meta.get("weight_bits")
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 4 <= bits <= 8:
+            raise FormatError(f"{where}: weight bit depth is missing or out of range")
+        SessionInfo.from_json(record.meta, arch.canvas, where)
+        with torch.device("meta"):
+            expected = SessionNet(arch, bits)
+        if record.shapes != expected.shapes():
+            raise FormatError(f"{where}: stored tensors do not match the network its metadata describes")
+        for name, tensor in record.dense.items():
+            if tensor.q.size and np.abs(tensor.q.astype(np.int16)).max() > levels(expected.bits_of(name)):
+                raise FormatError(f"{where}: tensor {name} holds values beyond its bit depth")
+        self.records.append(record)
+
+    def network(self, session: int) -> SessionNet:
+        """Session ``session``'s network with its stored weights (the last one asked for is kept)."""
+        if self._cached is None or self._cached[0] != session:
+            record = self.records[session - 1]
+            net = SessionNet(architecture_of(record, f"session {session}"), int(record.meta["weight_bits"]))
+            net.load_quantized(record.dense)
+            self._cached = (session, net.to(self.device).eval())
+        return self._cached[1]
+
+    def decode(
+        self, session: int, start: int = 0, stop: int | None = None, subnetwork: int | None = None
+    ) -> np.ndarray:
+        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size, in
+        fixed batches on one thread each (the frames never depend on the thread count)."""
+        if not 1 <= session <= len(self.records):
+            raise InputError(f"session {session} does not exist; the library has {len(self.records)} sessions")
+        if subnetwork not in (None, session):
+            raise InputError("grow sessions own their networks: one session's network cannot decode another's")
+        info = self.info(session)
+        stop = info.frames if stop is None else stop
+        if not 0 <= start < stop <= info.frames:
+            raise InputError(f"frame range {start}:{stop} is outside session {session}'s {info.frames} frames")
+        net = self.network(session)
+        with single_threaded_ops() as workers, ThreadPoolExecutor(workers) as pool:
+            run = partial(_batch, net, session, info.frames, info.placement)
+            return np.concatenate(list(pool.map(run, fixed_batches(start, stop, info.frames))))
+
+
+def _batch(
+    net: SessionNet, session: int, total: int, placement: Placement, batch: tuple[torch.Tensor, slice]
+) -> np.ndarray:
+    index, keep = batch
+    with torch.inference_mode():
+        return to_source(net(session, index, total)[keep], placement)
+
+
+def architecture_of(record: SessionRecord, where: str) -> Architecture:
+    """The architecture a session's metadata names, within what nrcodec writes."""
+    try:
+        arch = Architecture.from_json(record.meta.get("architecture"))
+    except FormatError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+    if arch.embedding != "sinusoidal" or arch.weight_count() > MAX_WEIGHTS:
+        raise FormatError(f"{where}: network is out of the range nrcodec writes")
+    return arch

@@ -1,0 +1,168 @@
+"""A session's own network (the ``grow`` strategy, archive format 2): a dense NeRV sized for its clip.
+
+Each session owns every channel of a small NeRV (embedding → MLP stem → conv + PixelShuffle blocks →
+RGB head), laid out for the clip's own width and height (``layout``: a canvas at least as large
+as the frames, cropped, never scaled) with as many weights as its ``--quality`` level gives per
+source pixel. Its stem and block weights are stored as ``weight_bits``-bit integers, one scale per
+tensor, and trained for them: quantization-aware training (straight-through rounding) from
+``qat_start`` of the training on. Head and biases (a few hundred values) are stored at 8 bits.
+Nothing is shared between sessions, so no session can change another's decode.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from nrcodec.errors import UsageError
+from nrcodec.format.quant import BITS, Quantized, levels, quantize
+from nrcodec.nn.embedding import SinusoidalEmbedding
+from nrcodec.video.model import Architecture
+
+QUALITY_WEIGHTS_PER_PIXEL = {1: 0.01875, 2: 0.0375, 3: 0.075, 4: 0.15, 5: 0.3, 6: 0.6}
+"""Weights of a session's network per source pixel (width × height × frames), by quality level.
+
+Each level doubles the weights of the one below. Level 4 is the density of the small preset's
+network on a 320x180 clip of 120 frames, the point measured in notes/rate.md."""
+DEFAULT_QUALITY = 4
+DEFAULT_WEIGHT_BITS = 5
+MIN_WEIGHT_BITS = 4
+MIN_WEIGHTS = 8_000
+MAX_WEIGHTS = 40_000_000
+"""Bounds on a session network's size whatever the clip (tiny clips, very long ones)."""
+CHANNEL_RATIOS = (1.0, 1.5, 1.0, 0.75, 0.5, 0.5, 0.5)
+"""Channels of the stem output and of each block's output, relative to the first (NeRV's profile)."""
+STEM_RATIO = 4
+"""Hidden units of the stem MLP per stem-output channel."""
+EMBEDDING_VALUES = 80
+EMBEDDING_BASE = 1.25
+
+
+def check_quality(quality: int, weight_bits: int) -> None:
+    """A UsageError for a quality level or weight bit depth nrcodec does not offer."""
+    if quality not in QUALITY_WEIGHTS_PER_PIXEL:
+        raise UsageError(f"quality must be one of 1..{max(QUALITY_WEIGHTS_PER_PIXEL)}, got {quality}")
+    if not MIN_WEIGHT_BITS <= weight_bits <= BITS:
+        raise UsageError(f"weight bits must be in {MIN_WEIGHT_BITS}..{BITS}, got {weight_bits}")
+
+
+def strides_for(source: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, int]]:
+    """Upsampling strides and feature grid (h, w) for frames of ``source`` (w, h).
+
+    NeRV starts from a grid whose short side is about 9 cells; among stride plans (5, 4 or 3, then
+    twos) whose canvas wastes at most 10% of its area, the one nearest that is taken.
+    """
+    w, h = source
+    plans = []
+    for first in (5, 4, 3):
+        for twos in range(0, 7):
+            up = first * 2**twos
+            fh, fw = math.ceil(h / up), math.ceil(w / up)
+            waste = fh * fw * up * up / (w * h) - 1
+            plans.append((waste > 0.1, abs(min(fh, fw) - 9), waste, (first,) + (2,) * twos, (fh, fw)))
+    best = min(plans)
+    return best[3], best[4]
+
+
+def layout(source: tuple[int, int], frames: int, quality: int) -> Architecture:
+    """The network of a session of ``frames`` frames of ``source`` (w, h) at ``quality``."""
+    strides, feature = strides_for(source)
+    up = math.prod(strides)
+    target = QUALITY_WEIGHTS_PER_PIXEL[quality] * source[0] * source[1] * frames
+    target = min(max(target, MIN_WEIGHTS), MAX_WEIGHTS)
+    ratios = CHANNEL_RATIOS[: len(strides) + 1]
+
+    def arch(c0: int) -> Architecture:
+        return Architecture(
+            canvas=(feature[1] * up, feature[0] * up),
+            feature=feature,
+            stem_hidden=STEM_RATIO * c0,
+            channels=tuple(max(4, round(c0 * r)) for r in ratios),
+            strides=strides,
+            values_per_index=EMBEDDING_VALUES,
+            embed_base=EMBEDDING_BASE,
+        )
+
+    return min((arch(c0) for c0 in range(4, 513)), key=lambda a: abs(a.weight_count() - target))
+
+
+def fake_quantize(weight: torch.Tensor, bits: int) -> torch.Tensor:
+    """``weight`` rounded to ``bits`` bits per tensor in the forward pass, unchanged gradients
+    (straight-through); the scale follows ``format.quant.quantize``."""
+    top = levels(bits)
+    scale = weight.detach().abs().max().clamp_min(torch.finfo(weight.dtype).tiny) / top
+    rounded = torch.clamp(torch.round(weight / scale), -top, top) * scale
+    return weight + (rounded - weight).detach()
+
+
+class SessionNet(nn.Module):
+    """One session's decoder: frame index → RGB frame on its canvas. ``qat`` switches the
+    straight-through rounding of the stem and block weights on."""
+
+    def __init__(self, arch: Architecture, weight_bits: int) -> None:
+        super().__init__()
+        self.arch = arch
+        self.weight_bits = weight_bits
+        self.qat = False
+        self.embedding = SinusoidalEmbedding(arch.values_per_index, arch.embed_base)
+        fh, fw = arch.feature
+        self.stem = nn.ModuleList(
+            [
+                nn.Linear(self.embedding.out_dim, arch.stem_hidden),
+                nn.Linear(arch.stem_hidden, fh * fw * arch.channels[0]),
+            ]
+        )
+        self.blocks = nn.ModuleList(
+            [
+                nn.Conv2d(cin, cout * s * s, 3, padding=1)
+                for cin, cout, s in zip(arch.channels, arch.channels[1:], arch.strides)
+            ]
+        )
+        self.shuffles = nn.ModuleList([nn.PixelShuffle(s) for s in arch.strides])
+        self.act = nn.GELU()
+        self.head = nn.Conv2d(arch.channels[-1], 3, 1)
+
+    def coarse(self) -> set[str]:
+        """Names of the tensors stored at ``weight_bits`` (the rest at 8 bits)."""
+        return {f"stem.{i}.weight" for i in range(len(self.stem))} | {
+            f"blocks.{i}.weight" for i in range(len(self.blocks))
+        }
+
+    def bits_of(self, name: str) -> int:
+        return self.weight_bits if name in self.coarse() else BITS
+
+    def _weight(self, layer: nn.Linear | nn.Conv2d) -> torch.Tensor:
+        return fake_quantize(layer.weight, self.weight_bits) if self.qat else layer.weight
+
+    def forward(self, session: int, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Frames (B,) of session ``session`` → RGB in [0, 1], shape (B, 3, H, W) on the canvas."""
+        fh, fw = self.arch.feature
+        x = self.embedding(session, frames, num_frames).to(self.head.weight.device)
+        for layer in self.stem:
+            x = self.act(nn.functional.linear(x, self._weight(layer), layer.bias))
+        x = x.view(x.shape[0], self.arch.channels[0], fh, fw)
+        for conv, shuffle in zip(self.blocks, self.shuffles):
+            x = self.act(shuffle(nn.functional.conv2d(x, self._weight(conv), conv.bias, padding=1)))
+        return (torch.tanh(self.head(x)) + 1) / 2
+
+    def quantized(self) -> dict[str, Quantized]:
+        """Every tensor as stored: integers and one scale each, in ``state_dict`` order."""
+        out = {}
+        for name, tensor in self.state_dict().items():
+            values = tensor.detach().cpu().numpy().reshape(-1).astype(np.float32)
+            out[name] = quantize(values, np.zeros(values.size, np.int64), 1, "tensor", self.bits_of(name))
+        return out
+
+    def load_quantized(self, tensors: dict[str, Quantized]) -> None:
+        """Write stored tensors into the network (the decoder's weights, exactly)."""
+        state = {
+            name: torch.from_numpy(tensors[name].dequantize(np.zeros(1, np.int64))).view_as(tensor)
+            for name, tensor in self.state_dict().items()
+        }
+        self.load_state_dict(state)
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {name: tuple(tensor.shape) for name, tensor in self.state_dict().items()}
