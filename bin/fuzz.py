@@ -36,7 +36,7 @@ def _alarm(_signum: int, _frame: object) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("reader", choices=["nrc", "nic", "nri", "y4m"])
+    parser.add_argument("reader", choices=["nrc", "nrc2", "nic", "nri", "y4m"])
     parser.add_argument("--examples", type=int, default=100_000)
     parser.add_argument("--first-seed", type=int, default=0)
     args = parser.parse_args()

@@ -108,6 +108,11 @@ def targets(scratch: Path) -> dict[str, Target]:
             lambda data: Archive.open(_written(scratch / "fuzz.nrc", data)).describe(),
             chunked=True,
         ),
+        "nrc2": Target(
+            (ROOT / "tests" / "fixtures" / "v2" / "grow.nrc").read_bytes(),
+            lambda data: Archive.open(_written(scratch / "fuzz2.nrc", data)).describe(),
+            chunked=True,
+        ),
         "nic": Target(codec.to_bytes(), read_nic, chunked=True),
         "nri": Target(encode_image(codec, image).data, lambda data: decode_image(codec, data), chunked=True),
         "y4m": Target(y4m.read_bytes(), lambda data: read_video(_written(scratch / "fuzz.y4m", data)), chunked=False),

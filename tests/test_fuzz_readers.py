@@ -1,4 +1,4 @@
-"""Fuzz every reader of untrusted bytes: .nrc archives, .nic codec files, .nri bitstreams, y4m input.
+"""Fuzz every reader of untrusted bytes: .nrc archives (formats 1 and 2), .nic codec files, .nri bitstreams, y4m input.
 
 Whatever the bytes, a reader may only raise nrcodec's own errors: any other exception, an input
 slower than ``fuzzing.DEADLINE_S`` or one that allocates more than ``fuzzing.MEMORY_LIMIT`` fails.
@@ -33,7 +33,7 @@ def readers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Targ
     tracemalloc.stop()
 
 
-@pytest.mark.parametrize("name", ["nrc", "nic", "nri", "y4m"])
+@pytest.mark.parametrize("name", ["nrc", "nrc2", "nic", "nri", "y4m"])
 def test_fuzz_reader(name: str, readers: dict[str, Target]) -> None:
     target = readers[name]
 

@@ -1,4 +1,4 @@
-"""Rate-distortion bench commands, ``bench video`` and ``bench image``, on the existing ``bench`` group."""
+"""Rate-distortion bench commands, ``bench video``, ``bench rd`` and ``bench image``, on the ``bench`` group."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from nrcodec.bench.anchors import anchor_versions, image_anchors, video_anchors
 from nrcodec.bench.image import image_curves, image_markdown, run_image_bench
+from nrcodec.bench.ladder import LadderRun, anchor_points, ladder_curves, ladder_markdown, ladder_result
 from nrcodec.bench.rd import plot_rd
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
 from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, compute_on, err, user_errors
@@ -19,7 +20,9 @@ from nrcodec.errors import UsageError
 from nrcodec.image import DEFAULT_CODEC, Codec
 from nrcodec.media.images import read_image
 from nrcodec.runtime import TrainSettings
+from nrcodec.video.archive import DEFAULT_MINUTES
 from nrcodec.video.model import PRESETS, preset
+from nrcodec.video.session_net import DEFAULT_WEIGHT_BITS, check_quality
 
 PlotOut = Annotated[
     Path | None,
@@ -120,3 +123,67 @@ def image(
         if plot_out:
             plot_rd(image_curves(result), plot_out, "nrcodec image codec vs Pillow codecs")
         outputs.write(result, image_markdown(result))
+
+
+@bench.command("rd")
+def rd(
+    clips: Annotated[list[Path], typer.Argument(help="Clips (120 frames or more for fair figures), in session order.")],
+    qualities: Annotated[str, typer.Option(help="Quality levels of the ladder (comma-separated, 1..6).")] = "2,3,4,5",
+    minutes: Annotated[
+        float | None, typer.Option(help="Training minutes per session.", min=0.01, show_default=f"{DEFAULT_MINUTES:g}")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Train for epochs instead of minutes (quick runs).", min=1, show_default="off")
+    ] = None,
+    weight_bits: Annotated[int, typer.Option(help="Bits per stored weight.", min=4, max=8)] = DEFAULT_WEIGHT_BITS,
+    max_frames: Annotated[int, typer.Option(help="Frames per clip.", min=1)] = 120,
+    first_sessions: Annotated[
+        bool, typer.Option(help="Also learn clips 2.. as the first session of an archive of their own.")
+    ] = True,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
+    workdir: Annotated[
+        Path, typer.Option(help="Archives and anchor cache; a rerun resumes from what is there.")
+    ] = Path("out/bench/rd"),
+    as_json: JsonFlag = False,
+    json_out: OutOption = None,
+    markdown_out: MarkdownOption = None,
+    plot_out: PlotOut = None,
+) -> None:
+    """The grow strategy's quality ladder against x264 and x265 medium: bytes ratio at equal PSNR and BD-rate."""
+    with user_errors():
+        outputs = BenchOutputs(as_json, json_out, markdown_out)
+        outputs.check(clips, plot_out)
+        levels = _parse_qualities(qualities)
+        dev = compute_on(device, threads)
+        loaded = load_clips(clips, max_frames)
+        if len({name for name, _, _ in loaded}) != len(loaded):
+            raise UsageError("clips need distinct base names; rename one")
+        workdir.mkdir(parents=True, exist_ok=True)
+        budget = TrainSettings(
+            epochs or 0, minutes=0.0 if epochs else minutes or DEFAULT_MINUTES, weight_bits=weight_bits
+        )
+        log = err.print
+        anchors = anchor_points(loaded, workdir, log)
+        points = LadderRun(workdir, dev, log).run(loaded, levels, budget, first_sessions)
+        result = {
+            "device": str(dev),
+            "device_name": device_name(dev),
+            "versions": _bench_versions(),
+            **ladder_result(points, anchors, budget),
+        }
+        if plot_out:
+            plot_rd(ladder_curves(result), plot_out, "nrcodec grow quality ladder vs x264 / x265 medium")
+        outputs.write(result, ladder_markdown(result))
+
+
+def _parse_qualities(text: str) -> list[int]:
+    try:
+        levels = [int(q) for q in text.split(",") if q.strip()]
+    except ValueError:
+        raise UsageError(f"--qualities {text!r} is not a comma-separated list of levels like 2,3,4") from None
+    for level in levels:
+        check_quality(level, DEFAULT_WEIGHT_BITS)
+    if not levels:
+        raise UsageError("--qualities needs at least one level")
+    return levels

@@ -149,20 +149,19 @@ class SessionNet(nn.Module):
         return (torch.tanh(self.head(x)) + 1) / 2
 
     def quantized(self) -> dict[str, Quantized]:
-        """Every tensor as stored: integers and one scale each, in ``state_dict`` order."""
+        """Every parameter as stored: integers and one scale each, in network order (the embedding's
+        frequencies are a fixed buffer, not stored)."""
         out = {}
-        for name, tensor in self.state_dict().items():
+        for name, tensor in self.named_parameters():
             values = tensor.detach().cpu().numpy().reshape(-1).astype(np.float32)
             out[name] = quantize(values, np.zeros(values.size, np.int64), 1, "tensor", self.bits_of(name))
         return out
 
     def load_quantized(self, tensors: dict[str, Quantized]) -> None:
-        """Write stored tensors into the network (the decoder's weights, exactly)."""
-        state = {
-            name: torch.from_numpy(tensors[name].dequantize(np.zeros(1, np.int64))).view_as(tensor)
-            for name, tensor in self.state_dict().items()
-        }
-        self.load_state_dict(state)
+        """Write stored parameters into the network (the decoder's weights, exactly)."""
+        with torch.no_grad():
+            for name, tensor in self.named_parameters():
+                tensor.copy_(torch.from_numpy(tensors[name].dequantize(np.zeros(1, np.int64))).view_as(tensor))
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        return {name: tuple(tensor.shape) for name, tensor in self.state_dict().items()}
+        return {name: tuple(tensor.shape) for name, tensor in self.named_parameters()}
