@@ -27,10 +27,12 @@ def nrcodec(*args: str, input: bytes | None = None) -> object:
     return runner.invoke(app, [str(a) for a in args], input=input)
 
 
-def test_library_grows_without_changing_earlier_sessions(tmp_path: Path, samples: Path) -> None:
+@pytest.mark.parametrize("strategy", ["grow", "pnr"])
+def test_library_grows_without_changing_earlier_sessions(tmp_path: Path, samples: Path, strategy: str) -> None:
+    """The default (grow: a network per session) and the paper's masked supernet (pnr)."""
     lib = tmp_path / "lib.nrc"
     for clip in ("bunny", "meadow"):
-        result = nrcodec("add-video", lib, samples / f"{clip}.mp4", *FAST, "--json")
+        result = nrcodec("add-video", lib, samples / f"{clip}.mp4", *FAST, "--strategy", strategy, "--json")
         assert result.exit_code == 0, result.output
     first = json.loads(nrcodec("add-video", lib, samples / "closeup.mp4", *FAST[2:], "--json").stdout)
     assert first["session"] == 3 and first["width"] == 144 and first["height"] == 192
@@ -40,7 +42,11 @@ def test_library_grows_without_changing_earlier_sessions(tmp_path: Path, samples
     assert [s["name"] for s in info["sessions"]] == ["bunny", "meadow", "closeup"]
     assert info["header_bytes"] + sum(s["bytes"] for s in info["sessions"]) == info["file_bytes"]
     assert info["file_bytes"] == lib.stat().st_size
-    assert info["forget_free"] is True and 0 < info["capacity_used"] < 1
+    assert info["forget_free"] is True and info["strategy"] == strategy
+    if strategy == "pnr":
+        assert 0 < info["capacity_used"] < 1 and info["format_version"] == 1
+    else:
+        assert info["grows"] is True and info["format_version"] == 2
 
     before = (tmp_path / "a.y4m").read_bytes()
     prefix = lib.read_bytes()

@@ -184,7 +184,10 @@ def strategies(
         chosen = preset(preset_name)
         chosen_names = tuple(n.strip() for n in names.split(",") if n.strip())
         for name in chosen_names:
-            make_strategy(name)
+            if make_strategy(name).owns_network:
+                raise UsageError(
+                    f"bench strategies compares strategies of one supernet; {name} has none (see bench rd)"
+                )
         sweep = _parse_capacities(capacities)
         loaded = load_clips(clips, max_frames)
         settings = TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr)

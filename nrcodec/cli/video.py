@@ -33,7 +33,7 @@ from nrcodec.video.evaluate import EvalReport, evaluate
 from nrcodec.video.model import EMBEDDINGS, PRESETS
 from nrcodec.video.records import AddReport
 from nrcodec.video.session_net import DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS
-from nrcodec.video.strategies import strategy_names
+from nrcodec.video.strategies import DEFAULT_STRATEGY, strategy_names
 
 VIDEO_FILES = (".y4m", ".mkv", ".mp4", ".mov")
 """Outputs of ``decode`` that are one file (checked before decoding); the others are folders or patterns."""
@@ -51,9 +51,10 @@ CapacityOption = Annotated[
 StrategyOption = Annotated[
     str | None,
     typer.Option(
-        help=f"Continual-learning strategy of a new archive: {', '.join(strategy_names())}. "
+        help=f"Continual-learning strategy of a new archive: {', '.join(strategy_names())}. grow gives every "
+        "session a network of its own (smallest files); pnr and the others share one masked supernet. "
         "Later sessions use the archive's.",
-        show_default="pnr",
+        show_default=DEFAULT_STRATEGY,
     ),
 ]
 StrategySettingOption = Annotated[

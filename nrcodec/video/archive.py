@@ -34,7 +34,7 @@ from nrcodec.video.kinds import AnyLibrary, library_class, make_library
 from nrcodec.video.model import preset, with_embedding
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
 from nrcodec.video.session_net import DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, check_quality
-from nrcodec.video.strategies import make_strategy
+from nrcodec.video.strategies import DEFAULT_STRATEGY, make_strategy
 
 MAX_ARCHIVE = 1 << 34
 DEFAULT_MINUTES = 14.0
@@ -61,7 +61,7 @@ class NewArchive:
             chosen.name,
             with_embedding(chosen.architecture, self.embedding or "sinusoidal"),
             capacity=0.3 if self.capacity is None else self.capacity,
-            strategy=self.strategy or "pnr",
+            strategy=self.strategy or DEFAULT_STRATEGY,
             strategy_options=self.strategy_options,
             seed=self.seed,
         )

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from nrcodec.errors import InputError
+from nrcodec.errors import InputError, UsageError
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
-from nrcodec.video.library import Library
+from nrcodec.video.kinds import AnyLibrary, GrowLibrary
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -77,12 +77,12 @@ class EvalReport:
         return out
 
 
-def _checked_source(library: Library, session: int, source: np.ndarray) -> np.ndarray:
+def _checked_source(library: AnyLibrary, session: int, source: np.ndarray) -> np.ndarray:
     """The source's first frames, after checking that it can be the video of ``session``."""
     records = library.records
     if not 1 <= session <= len(records):
         raise InputError(f"--source names session {session}, but the archive has {len(records)} sessions")
-    info = library.state.info(session)
+    info = library.info(session)
     if source.shape[1:3] != (info.height, info.width):
         raise InputError(
             f"source for session {session} is {source.shape[2]}x{source.shape[1]}, "
@@ -93,14 +93,18 @@ def _checked_source(library: Library, session: int, source: np.ndarray) -> np.nd
     return source[: info.frames]
 
 
-def evaluate(library: Library, sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
+def evaluate(library: AnyLibrary, sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
     """Decode each session given a source and compare with it; ``matrix`` adds the transfer matrix
     of the PNR paper (the diagonal is the normal decode; the lower triangle shows forgetting, the
-    upper one how alike the videos are)."""
+    upper one how alike the videos are), which only a shared supernet has."""
+    if matrix and isinstance(library, GrowLibrary):
+        raise UsageError(
+            "--matrix needs a shared supernet (pnr and the other masked strategies); grow sessions own their networks"
+        )
     trimmed = {session: _checked_source(library, session, sources[session]) for session in sorted(sources)}
     rows = []
     for session, source in trimmed.items():
-        info = library.state.info(session)
+        info = library.info(session)
         decoded = library.decode(session)
         rows.append(
             EvalRow(

@@ -16,6 +16,7 @@ from nrcodec.video.records import LibraryConfig
 from nrcodec.video.strategies import strategy_class
 
 AnyLibrary = Library | GrowLibrary
+__all__ = ["AnyLibrary", "GrowLibrary", "Library", "library_class", "make_library"]
 
 
 def library_class(config: LibraryConfig) -> type[Library] | type[GrowLibrary]:

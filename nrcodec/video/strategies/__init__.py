@@ -19,9 +19,14 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 
+DEFAULT_STRATEGY = "grow"
+"""What a new archive uses unless told: the forget-free strategy with the smallest files measured
+(notes/rate.md); ``pnr`` is the paper's masked supernet."""
+
+
 def strategy_names() -> list[str]:
-    """Registered strategies, the default (pnr) first."""
-    return sorted(STRATEGIES, key=lambda name: (name != "pnr", name))
+    """Registered strategies, the default first."""
+    return sorted(STRATEGIES, key=lambda name: (name != DEFAULT_STRATEGY, name))
 
 
 def strategy_class(name: str) -> type[Strategy]:
@@ -36,4 +41,12 @@ def make_strategy(name: str, options: Mapping[str, Any] | None = None) -> Strate
     return cls(parse_options(name, cls.Options, options or {}))
 
 
-__all__ = ["Recall", "SessionContext", "Strategy", "make_strategy", "strategy_class", "strategy_names"]
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "Recall",
+    "SessionContext",
+    "Strategy",
+    "make_strategy",
+    "strategy_class",
+    "strategy_names",
+]
