@@ -41,12 +41,17 @@ PRESET_EPOCHS = ", ".join(f"{name} {p.epochs}" for name, p in PRESETS.items())
 PresetOption = Annotated[
     str | None,
     typer.Option(
-        "--preset", help=f"Canvas and model size of a new archive: {', '.join(PRESETS)}.", show_default="small"
+        "--preset",
+        help=f"Supernet canvas and size of a new pnr-family archive ({', '.join(PRESETS)}); for grow only the "
+        "training recipe (batch size, learning rate).",
+        show_default="small",
     ),
 ]
 CapacityOption = Annotated[
     float | None,
-    typer.Option(help="Fraction of each layer a session selects (new archive).", show_default="0.3", min=0.0, max=1.0),
+    typer.Option(
+        help="Fraction of each layer a session selects (new pnr-family archive).", show_default="0.3", min=0.0, max=1.0
+    ),
 ]
 StrategyOption = Annotated[
     str | None,
@@ -72,41 +77,47 @@ EmbeddingOption = Annotated[
 ]
 
 
+EpochsOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Training epochs.",
+        min=1,
+        show_default=f"grow: --minutes {DEFAULT_MINUTES:g}; others the preset's: " + PRESET_EPOCHS,
+    ),
+]
+QualityOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Grow: size of the session's network, 1 (smallest file) to 6; each level doubles the weights.",
+        min=1,
+        max=6,
+        show_default=str(DEFAULT_QUALITY),
+    ),
+]
+WeightBitsOption = Annotated[
+    int | None,
+    typer.Option(help="Grow: bits per stored weight (4..8).", min=4, max=8, show_default=str(DEFAULT_WEIGHT_BITS)),
+]
+MinutesOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Grow: train for this many minutes instead of a number of epochs.",
+        min=0.01,
+        show_default=f"{DEFAULT_MINUTES:g} unless --epochs is given",
+    ),
+]
+
+
 @app.command("add-video")
 def add_video(
     archive: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="Archive (.nrc) to create or append to.")],
     source: Annotated[str, typer.Argument(metavar="INPUT", help="Any video PyAV reads, or - for y4m on stdin.")],
     preset_name: PresetOption = None,
     capacity: CapacityOption = None,
-    epochs: Annotated[
-        int | None,
-        typer.Option(
-            help="Training epochs.",
-            min=1,
-            show_default=f"grow: --minutes {DEFAULT_MINUTES:g}; others the preset's: " + PRESET_EPOCHS,
-        ),
-    ] = None,
-    quality: Annotated[
-        int | None,
-        typer.Option(
-            help="Grow: size of the session's network, 1 (smallest file) to 6; each level doubles the weights.",
-            min=1,
-            max=6,
-            show_default=str(DEFAULT_QUALITY),
-        ),
-    ] = None,
-    weight_bits: Annotated[
-        int | None,
-        typer.Option(help="Grow: bits per stored weight (4..8).", min=4, max=8, show_default=str(DEFAULT_WEIGHT_BITS)),
-    ] = None,
-    minutes: Annotated[
-        float | None,
-        typer.Option(
-            help="Grow: train for this many minutes instead of a number of epochs.",
-            min=0.01,
-            show_default=f"{DEFAULT_MINUTES:g} unless --epochs is given",
-        ),
-    ] = None,
+    epochs: EpochsOption = None,
+    quality: QualityOption = None,
+    weight_bits: WeightBitsOption = None,
+    minutes: MinutesOption = None,
     strategy: StrategyOption = None,
     strategy_option: StrategySettingOption = None,
     embedding: EmbeddingOption = None,
