@@ -28,7 +28,7 @@ from nrcodec.video.archive import Archive, NewArchive
 from nrcodec.video.damage import Status
 
 SETTINGS = TrainSettings(epochs=1, batch_size=4, lr=3e-3)
-TINY = NewArchive(preset="tiny")
+TINY = NewArchive(preset="tiny", strategy="pnr")
 WRITER = """
 import sys, time
 from pathlib import Path
@@ -39,7 +39,7 @@ from nrcodec.video.archive import Archive, NewArchive
 path, clip, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 frames = read_video(clip, max_frames=4).frames
 notice = lambda line: print("WAIT", line, flush=True)
-with Archive.writing(path, NewArchive(preset="tiny"), "cpu", on_wait=notice) as archive:
+with Archive.writing(path, NewArchive(preset="tiny", strategy="pnr"), "cpu", on_wait=notice) as archive:
     print("LOCKED", flush=True)
     while not go.exists():
         time.sleep(0.01)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from nrcodec.cli import app
 
 runner = CliRunner()
-FAST_VIDEO = ["--preset", "tiny", "--epochs", "1", "--max-frames", "4", "--device", "cpu"]
+FAST_VIDEO = ["--epochs", "1", "--max-frames", "4", "--device", "cpu"]
 FAST_IMAGE = ["--steps", "2", "--crop", "32", "--batch", "2", "--device", "cpu"]
 COMPUTING = ("add-video", "decode", "eval", "train-image-codec", "adapt-domain", "encode-image", "decode-image")
 

@@ -19,7 +19,7 @@ from nrcodec.format.atomic import PAUSE_VARIABLE
 from nrcodec.media.video import read_video, write_video
 from nrcodec.video.archive import Archive
 
-FAST = ["--preset", "tiny", "--epochs", "2", "--max-frames", "8", "--device", "cpu"]
+FAST = ["--epochs", "2", "--max-frames", "8", "--device", "cpu"]
 runner = CliRunner()
 
 
@@ -32,9 +32,10 @@ def test_library_grows_without_changing_earlier_sessions(tmp_path: Path, samples
     """The default (grow: a network per session) and the paper's masked supernet (pnr)."""
     lib = tmp_path / "lib.nrc"
     for clip in ("bunny", "meadow"):
-        result = nrcodec("add-video", lib, samples / f"{clip}.mp4", *FAST, "--strategy", strategy, "--json")
+        preset = ["--preset", "tiny"] if strategy == "pnr" else []
+        result = nrcodec("add-video", lib, samples / f"{clip}.mp4", *FAST, *preset, "--strategy", strategy, "--json")
         assert result.exit_code == 0, result.output
-    first = json.loads(nrcodec("add-video", lib, samples / "closeup.mp4", *FAST[2:], "--json").stdout)
+    first = json.loads(nrcodec("add-video", lib, samples / "closeup.mp4", *FAST, "--json").stdout)
     assert first["session"] == 3 and first["width"] == 144 and first["height"] == 192
 
     assert nrcodec("decode", lib, "--session", "1", "-o", tmp_path / "a.y4m").exit_code == 0
@@ -50,7 +51,7 @@ def test_library_grows_without_changing_earlier_sessions(tmp_path: Path, samples
 
     before = (tmp_path / "a.y4m").read_bytes()
     prefix = lib.read_bytes()
-    result = nrcodec("add-video", lib, samples / "bunny.mp4", *FAST[2:], "--name", "again", "--json")
+    result = nrcodec("add-video", lib, samples / "bunny.mp4", *FAST, "--name", "again", "--json")
     assert result.exit_code == 0, result.output
     assert lib.read_bytes().startswith(prefix)
     assert nrcodec("decode", lib, "--session", "1", "-o", tmp_path / "b.y4m").exit_code == 0
@@ -109,10 +110,15 @@ def test_usage_errors_exit_2(tmp_path: Path, samples: Path) -> None:
     assert nrcodec("decode", tmp_path / "lib.nrc", "-o", "x.y4m").exit_code == 2
     assert nrcodec("add-video").exit_code == 2
     lib = tmp_path / "lib.nrc"
-    assert nrcodec("add-video", lib, samples / "closeup.mp4", *FAST).exit_code == 0
+    assert (
+        nrcodec("add-video", lib, samples / "closeup.mp4", *FAST, "--strategy", "pnr", "--preset", "tiny").exit_code
+        == 0
+    )
     before = lib.read_bytes()
     changed = _one_line_error(nrcodec("add-video", lib, samples / "bunny.mp4", "--preset", "small"), 2)
     assert "created with --preset tiny; it cannot change to small" in changed
+    grow = _one_line_error(nrcodec("add-video", tmp_path / "g.nrc", samples / "bunny.mp4", "--preset", "tiny"), 2)
+    assert "--preset shape the shared supernet" in grow and not (tmp_path / "g.nrc").exists()
     assert "--strategy-option" in _one_line_error(
         nrcodec("add-video", lib, samples / "bunny.mp4", "--strategy-option", "strength=1"), 2
     )
@@ -136,7 +142,7 @@ def test_sigkill_in_the_middle_of_the_commit_leaves_the_old_archive(tmp_path: Pa
     original = lib.read_bytes()
     reference = Archive.open(lib).library.decode(1)
     env = {**os.environ, PAUSE_VARIABLE: "600"}
-    proc = _run(["add-video", str(lib), str(samples / "meadow.mp4"), *FAST[2:]], env=env)
+    proc = _run(["add-video", str(lib), str(samples / "meadow.mp4"), *FAST], env=env)
     deadline = time.monotonic() + 120
     while lib.stat().st_size == len(original):
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
@@ -148,7 +154,7 @@ def test_sigkill_in_the_middle_of_the_commit_leaves_the_old_archive(tmp_path: Pa
     assert len(reopened.library.records) == 1 and "was interrupted" in reopened.notices[0]
     assert np.array_equal(reopened.library.decode(1), reference)
 
-    assert nrcodec("add-video", lib, samples / "meadow.mp4", *FAST[2:]).exit_code == 0
+    assert nrcodec("add-video", lib, samples / "meadow.mp4", *FAST).exit_code == 0
     assert lib.read_bytes().startswith(original)
     assert Archive.check(lib).ok and len(Archive.open(lib).library.records) == 2
     assert np.array_equal(Archive.open(lib).library.decode(1), reference)
@@ -157,7 +163,7 @@ def test_sigkill_in_the_middle_of_the_commit_leaves_the_old_archive(tmp_path: Pa
 def test_two_add_video_at_once_keep_both_sessions(tmp_path: Path, samples: Path) -> None:
     """Once, both runs printed "added session 1" and one session was lost."""
     lib = tmp_path / "lib.nrc"
-    args = ["add-video", str(lib), "--preset", "tiny", "--epochs", "2", "--max-frames", "4", "--device", "cpu"]
+    args = ["add-video", str(lib), "--epochs", "2", "--max-frames", "4", "--device", "cpu"]
     runs = [_run([*args[:2], str(samples / clip), *args[2:], "--json"]) for clip in ("bunny.mp4", "meadow.mp4")]
     reports = []
     for proc in runs:

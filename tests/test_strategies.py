@@ -145,7 +145,8 @@ def test_cli_strategy_is_fixed_at_creation_and_eval_prints_the_transfer_matrix(t
     assert info["strategy"] == "ewc" and info["forget_free"] is False
 
     other = tmp_path / "other.nrc"
-    bad = runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *fast, "--strategy-option", "x=1"])
+    bad_args = [*fast, "--strategy", "ewc", "--strategy-option", "x=1"]
+    bad = runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *bad_args])
     assert bad.exit_code == 2 and "has no option 'x'" in bad.stderr and not other.exists()
     good = [*fast, "--strategy", "ewc", "--strategy-option", "strength=1e3"]
     assert runner.invoke(app, ["add-video", str(other), str(samples / "bunny.mp4"), *good]).exit_code == 0

@@ -33,8 +33,14 @@ from nrcodec.video.grow import GrowLibrary
 from nrcodec.video.kinds import AnyLibrary, library_class, make_library
 from nrcodec.video.model import preset, with_embedding
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
-from nrcodec.video.session_net import DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, check_quality
-from nrcodec.video.strategies import DEFAULT_STRATEGY, make_strategy
+from nrcodec.video.session_net import (
+    BATCH_SIZE,
+    DEFAULT_QUALITY,
+    DEFAULT_WEIGHT_BITS,
+    LEARNING_RATE,
+    check_quality,
+)
+from nrcodec.video.strategies import DEFAULT_STRATEGY, make_strategy, strategy_class
 
 MAX_ARCHIVE = 1 << 34
 DEFAULT_MINUTES = 14.0
@@ -56,6 +62,7 @@ class NewArchive:
 
     def config(self) -> LibraryConfig:
         """The settings of a new archive (checked: a bad option is a UsageError here)."""
+        self._refuse_supernet_options(self.strategy or DEFAULT_STRATEGY)
         chosen = preset(self.preset or "small")
         return LibraryConfig(
             chosen.name,
@@ -66,8 +73,21 @@ class NewArchive:
             seed=self.seed,
         )
 
+    def _refuse_supernet_options(self, strategy: str) -> None:
+        """--preset, --capacity and --embedding shape a shared supernet, which grow does not have."""
+        if not strategy_class(strategy).owns_network:
+            return
+        flags = (("--preset", self.preset), ("--capacity", self.capacity), ("--embedding", self.embedding))
+        given = [flag for flag, value in flags if value is not None]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} shape the shared supernet of pnr and the other masked strategies; a grow "
+                "session sizes its own network (use --quality, or --strategy pnr for a supernet)"
+            )
+
     def check_fixed(self, path: Path, config: LibraryConfig) -> None:
         """An existing archive's settings cannot change: a different value is a usage error."""
+        self._refuse_supernet_options(config.strategy)
         fixed = (
             ("--preset", self.preset, config.preset),
             ("--capacity", self.capacity, config.capacity),
@@ -252,13 +272,14 @@ class Archive:
     ) -> TrainSettings:
         """The archive preset's training settings, with ``epochs`` instead of its default if given.
 
-        A grow archive also takes the session's quality, weight bits and time budget (``grow``); by
-        default it trains for ``DEFAULT_MINUTES`` unless ``epochs`` is given. Other archives refuse them.
+        A grow archive trains with its own recipe (``session_net.BATCH_SIZE``, ``LEARNING_RATE``) and
+        takes the session's quality, weight bits and time budget (``grow``); by default it trains for
+        ``DEFAULT_MINUTES`` unless ``epochs`` is given. Other archives refuse those three.
         """
-        chosen = preset(self.config.preset)
         grow = grow or GrowRequest()
         if not isinstance(self.library, GrowLibrary):
             grow.refuse(self.config.strategy)
+            chosen = preset(self.config.preset)
             return TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr, seed=seed)
         minutes = grow.minutes or (0.0 if epochs else DEFAULT_MINUTES)
         settings = TrainSettings(
@@ -266,8 +287,8 @@ class Archive:
             minutes=minutes,
             quality=grow.quality or DEFAULT_QUALITY,
             weight_bits=grow.weight_bits or DEFAULT_WEIGHT_BITS,
-            batch_size=chosen.batch_size,
-            lr=chosen.lr,
+            batch_size=BATCH_SIZE,
+            lr=LEARNING_RATE,
             seed=seed,
         )
         check_quality(settings.quality, settings.weight_bits)
