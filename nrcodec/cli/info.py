@@ -117,7 +117,7 @@ def _print_archive(desc: ArchiveInfo) -> None:
     opts = ", ".join(f"{k}={v}" for k, v in config.strategy_options.items())
     strategy = f"{config.strategy} ({opts})" if opts else config.strategy
     if desc.strategy_summary.get("grows"):
-        shape = f"preset {config.preset} (training recipe), strategy {escape(strategy)}"
+        shape = f"strategy {escape(strategy)}"
     else:
         w, h = config.architecture.canvas
         shape = (
