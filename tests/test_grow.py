@@ -138,3 +138,17 @@ def test_a_stored_network_rebuilds_exactly() -> None:
     for name, tensor in rebuilt.named_parameters():
         values = stored[name].q.astype(np.float32) * stored[name].scales[0]
         assert np.array_equal(tensor.detach().numpy().reshape(-1), values), name
+
+
+def test_a_time_budget_steps_quality_down_until_the_network_trains_enough(
+    tmp_path: Path, clips: dict[str, np.ndarray]
+) -> None:
+    """A budget far too short for quality 4 trains quality 1 and says so; --epochs keeps the level."""
+    frames = clips["bunny"]
+    with Archive.writing(tmp_path / "t.nrc", NewArchive(strategy="grow"), "cpu") as archive:
+        hurried = archive.add(frames, "hurried", 25.0, TrainSettings(0, batch_size=4, lr=1e-2, minutes=0.002))
+        patient = archive.add(frames, "patient", 25.0, _settings(epochs=1, quality=4))
+    assert hurried.info.extra["quality"] == 1 and hurried.info.extra["quality_asked"] == 4
+    assert any("using quality 1" in notice for notice in hurried.notices)
+    assert patient.info.extra["quality"] == 4 and not patient.notices
+    assert hurried.info.new_weights < patient.info.new_weights

@@ -56,6 +56,8 @@ class LadderPoint:
 
     clip: str
     quality: int
+    quality_used: int
+    """Lower than ``quality`` where the time budget stepped it down (``session_net.fit_to_budget``)."""
     role: str
     """"first": session 1 of an archive; "later": a later session of the shared archive."""
     session: int
@@ -111,6 +113,7 @@ class LadderRun:
         return LadderPoint(
             name,
             quality,
+            int(info.extra.get("quality", quality)),
             role,
             info.session,
             row.bytes + header,
@@ -129,6 +132,8 @@ class LadderRun:
             shared = self.workdir / f"q{quality}.nrc"
             for i, clip in enumerate(clips):
                 points.append(self.session(shared, clip, quality, "first" if i == 0 else "later", budget))
+                if points[-1].quality_used != quality:
+                    self.log(f"{clip[0]}: the time budget stepped quality {quality} down to {points[-1].quality_used}")
             if first_sessions:
                 for clip in clips[1:]:
                     own = self.workdir / f"q{quality}-{clip[0]}.nrc"
@@ -202,7 +207,7 @@ def ladder_markdown(result: dict[str, Any]) -> str:
         [
             [
                 r["clip"],
-                r["quality"],
+                r["quality"] if r["quality_used"] == r["quality"] else f"{r['quality']} → {r['quality_used']}",
                 f"{r['session']} ({r['role']})",
                 f"{r['weights']:,}",
                 r["epochs"],

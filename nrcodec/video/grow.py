@@ -8,6 +8,7 @@ was just trained or read from a file, and no later session can change it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -26,7 +27,7 @@ from nrcodec.video.frames import Placement, to_source, to_training
 from nrcodec.video.library import SessionResult, check_frames
 from nrcodec.video.model import Architecture
 from nrcodec.video.records import CapacityReport, LibraryConfig, SessionInfo
-from nrcodec.video.session_net import MAX_WEIGHTS, SessionNet, check_quality, layout
+from nrcodec.video.session_net import MAX_WEIGHTS, MIN_EPOCHS, SessionNet, check_quality, fit_to_budget, layout
 from nrcodec.video.strategies import SessionContext, Strategy, make_strategy
 from nrcodec.video.trainer import reconstruction_loss, train_session
 
@@ -80,7 +81,9 @@ class GrowLibrary:
         check_quality(settings.quality, settings.weight_bits)
         session = len(self.records) + 1
         count, height, width = frames.shape[:3]
-        arch = layout((width, height), count, settings.quality)
+        loss = partial(reconstruction_loss, l1_weight=settings.l1_weight)
+        quality, notices = self._quality(frames, settings, loss)
+        arch = layout((width, height), count, quality)
         placement = Placement.compute((width, height), arch.canvas)
         torch.manual_seed(self.config.seed * 1000 + session)
         net = SessionNet(arch, settings.weight_bits).to(self.device)
@@ -92,7 +95,7 @@ class GrowLibrary:
             num_frames=count,
             epochs=settings.epochs,
             batch_size=max(1, min(settings.batch_size, count)),
-            loss=lambda out, target: reconstruction_loss(out, target, settings.l1_weight),
+            loss=loss,
         )
         seconds = train_session(ctx, self.strategy, to_training(frames, placement), settings, progress)
         weights = sum(t.numel() for t in net.parameters())
@@ -109,7 +112,12 @@ class GrowLibrary:
             reused_weights=0,
             layers={},
             source=source,
-            extra={"architecture": arch.to_json(), "quality": settings.quality, "weight_bits": settings.weight_bits},
+            extra={
+                "architecture": arch.to_json(),
+                "quality": quality,
+                "quality_asked": settings.quality,
+                "weight_bits": settings.weight_bits,
+            },
         )
         record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
         self.records.append(record)
@@ -118,7 +126,28 @@ class GrowLibrary:
         quality = ms_ssim_video(frames, decoded)
         info.ms_ssim = None if quality is None else round(quality, 6)
         record.meta = info.to_json()
-        return SessionResult(record, info, seconds, {})
+        return SessionResult(record, info, seconds, {}, notices)
+
+    def _quality(
+        self, frames: np.ndarray, settings: TrainSettings, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    ) -> tuple[int, list[str]]:
+        """The quality level to train: the one asked for with an epoch budget; with a time budget,
+        the highest up to it whose network gets ``MIN_EPOCHS`` passes here (a notice if lower)."""
+        if not settings.minutes:
+            return settings.quality, []
+        count, height, width = frames.shape[:3]
+        targets = to_training(frames[: settings.batch_size], Placement.compute((width, height), (width, height)))
+        budget = (settings.minutes * 60, settings.batch_size)
+        level, epochs = fit_to_budget(
+            (width, height), count, targets.to(self.device), settings.quality, settings.weight_bits, budget, loss
+        )
+        if level == settings.quality:
+            return level, []
+        return level, [
+            f"quality {settings.quality} would train fewer than {MIN_EPOCHS} epochs in {settings.minutes:g} minutes "
+            f"on this machine; using quality {level} (about {epochs:.0f} epochs). Give more --minutes, or --epochs "
+            "to keep the level"
+        ]
 
     def install(self, record: SessionRecord) -> None:
         """Add a stored session after checking its tensors against the network its metadata names."""
