@@ -6,8 +6,8 @@ session of an archive of its own. The archives in ``workdir`` are the checkpoint
 in them is read back, not trained again, so a stopped run resumes where it was. Per point the
 bench reports nrcodec's bytes divided by the bytes x264 medium needs for the same PSNR (log-linear
 interpolation of bytes in PSNR on a 14-CRF ladder) and, per clip, the BD-rate of the ladder
-against x264 medium and x265 medium. Bytes are the session's chunk; a first session also pays the
-archive header.
+against x264 medium and x265 medium. Bytes are the session's chunk (the archive's header, under
+400 bytes, is shared by all sessions and left out).
 """
 
 from __future__ import annotations
@@ -109,15 +109,14 @@ class LadderRun:
                 row = archive.sessions()[-1]
                 assert added.info.session == row.info.session
         info = row.info
-        header = archive.header_bytes if role == "first" else 0
         return LadderPoint(
             name,
             quality,
             int(info.extra.get("quality", quality)),
             role,
             info.session,
-            row.bytes + header,
-            info.bpp(row.bytes + header),
+            row.bytes,
+            info.bpp(row.bytes),
             float(info.psnr or 0.0),
             info.seconds,
             info.new_weights,
