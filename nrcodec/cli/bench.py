@@ -224,10 +224,13 @@ def _parse_capacities(text: str) -> tuple[float, ...]:
         raise UsageError(f"--capacities {text!r} is not a comma-separated list of numbers") from None
 
 
-def load_clips(paths: list[Path], max_frames: int) -> list[tuple[str, np.ndarray, float]]:
-    """(name, frames, fps) of the first ``max_frames`` frames of every clip, in order."""
+def load_clips(paths: list[Path], max_frames: int, distinct: bool = False) -> list[tuple[str, np.ndarray, float]]:
+    """(name, frames, fps) of the first ``max_frames`` frames of every clip, in order; ``distinct``:
+    a UsageError if two clips share a base name (results are keyed by it)."""
     loaded = []
     for path in paths:
         clip = read_video(path, max_frames)
         loaded.append((clip.name, clip.frames, clip.fps))
+    if distinct and len({name for name, _, _ in loaded}) != len(loaded):
+        raise UsageError("clips need distinct base names; rename one")
     return loaded

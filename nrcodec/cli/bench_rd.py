@@ -63,9 +63,7 @@ def video(
         outputs.check(clips, plot_out)
         dev = compute_on(device, threads)
         chosen = preset(preset_name)
-        loaded = load_clips(clips, max_frames)
-        if len({name for name, _, _ in loaded}) != len(loaded):
-            raise UsageError("clips need distinct base names; rename one")
+        loaded = load_clips(clips, max_frames, distinct=True)
         settings = TrainSettings(epochs, chosen.batch_size, chosen.lr)
         result = {
             "device": str(dev),
@@ -156,9 +154,7 @@ def rd(
         outputs.check(clips, plot_out)
         levels = _parse_qualities(qualities)
         dev = compute_on(device, threads)
-        loaded = load_clips(clips, max_frames)
-        if len({name for name, _, _ in loaded}) != len(loaded):
-            raise UsageError("clips need distinct base names; rename one")
+        loaded = load_clips(clips, max_frames, distinct=True)
         workdir.mkdir(parents=True, exist_ok=True)
         budget = TrainSettings(
             epochs or 0, minutes=0.0 if epochs else minutes or DEFAULT_MINUTES, weight_bits=weight_bits
