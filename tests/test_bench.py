@@ -127,3 +127,26 @@ def test_bench_image_writes_json_and_markdown_with_device_and_versions(tmp_path:
         assert p["bpp"] == pytest.approx(p["bytes"] * 8 / sizes[p["item"]])
     assert all(p["psnr"] > 15 for p in ours)
     assert (tmp_path / "i.md").read_text().startswith("Device:")
+
+
+def test_bench_rd_reports_ratios_and_resumes_from_its_archives(tmp_path: Path, samples: Path) -> None:
+    """Two clips, two quality levels, one epoch: every session gets a ratio against x264 medium at its
+    PSNR (or None outside the CRF ladder), each clip a BD-rate row per anchor, and a rerun trains nothing."""
+    args = [
+        "bench", "rd", str(samples / "bunny.mp4"), str(samples / "closeup.mp4"),
+        "--qualities", "1,2", "--epochs", "1", "--max-frames", "4", "--no-first-sessions",
+        "--device", "cpu", "--workdir", str(tmp_path / "rd"), "--json",
+    ]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    result = json.loads(first.stdout)
+    points = result["points"]
+    assert [(p["clip"], p["quality"], p["role"]) for p in points] == [
+        ("bunny", 1, "first"), ("closeup", 1, "later"), ("bunny", 2, "first"), ("closeup", 2, "later"),
+    ]  # fmt: skip
+    for p in points:
+        assert p["ratio"] is None or p["ratio"] == pytest.approx(p["bytes"] / p["x264_bytes"])
+    assert {(r["clip"], r["anchor"]) for r in result["bd_rates"]} >= {("bunny", "x264-medium")}
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "training session" not in again.stderr
+    assert json.loads(again.stdout)["points"] == points
