@@ -65,7 +65,7 @@ def encode_session(record: SessionRecord, size: CodedSize) -> bytes:
 def decode_session(payload: bytes, where: str) -> SessionRecord:
     """Decode a version-2 session chunk's payload (its tensors checked against their own table;
     the library checks them against the architecture)."""
-    head = _head(payload, where)
+    head, pos = _head(payload, where)
     meta = need(head, "meta", dict, where)
     frames = need(meta, "frames", int, where)
     if not 1 <= frames <= 1 << 24:
@@ -77,7 +77,6 @@ def decode_session(payload: bytes, where: str) -> SessionRecord:
         raise FormatError(f"{where}: the tensor list is malformed")
     if sum(math.prod(shape) for _, shape, _, _ in models) > MAX_VALUES:
         raise FormatError(f"{where}: the network is larger than any nrcodec writes")
-    pos = _LEN.size + _LEN.unpack_from(payload)[0]
     if sum(table + values + SCALE_BYTES for _, _, table, values in models) != len(payload) - pos:
         raise FormatError(f"{where}: tensor parts do not add up to the chunk's size")
     dense: dict[str, Quantized] = {}
@@ -97,7 +96,8 @@ def decode_session(payload: bytes, where: str) -> SessionRecord:
     return SessionRecord(meta, {}, dense, {name: shape for name, shape, _, _ in models})
 
 
-def _head(payload: bytes, where: str) -> dict[str, Any]:
+def _head(payload: bytes, where: str) -> tuple[dict[str, Any], int]:
+    """The inflated JSON head and where the tensor parts start."""
     if len(payload) < _LEN.size or _LEN.unpack_from(payload)[0] > len(payload) - _LEN.size:
         raise FormatError(f"{where}: the head is cut short")
     n = _LEN.unpack_from(payload)[0]
@@ -111,7 +111,7 @@ def _head(payload: bytes, where: str) -> dict[str, Any]:
         raise FormatError(f"{where}: the head is malformed or larger than {MAX_HEAD} bytes")
     if not isinstance(head, dict):
         raise FormatError(f"{where}: the head is not a JSON object")
-    return head
+    return head, _LEN.size + n
 
 
 def _tensor_model(model: Any, where: str) -> tuple[str, tuple[int, ...], int, int]:

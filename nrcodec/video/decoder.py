@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -65,28 +65,45 @@ class Decoder:
             if not 1 <= number <= len(records):
                 raise InputError(f"session {number} does not exist; the library has {len(records)} sessions")
         record = records[session - 1]
-        start, stop = frames[0], record.frames if frames[1] is None else frames[1]
-        if not 0 <= start < stop <= record.frames:
-            raise InputError(f"frame range {start}:{stop} is outside session {session}'s {record.frames} frames")
         owner = records[(subnetwork or session) - 1]
         self.load_dense(owner)
         layers = self.model.masked_layers()
         for n, layer in layers.items():
             layer.fix_mask(torch.from_numpy(owner.layers[n].mask).view_as(layer.weight))
-        placement = placement_of(record, self.canvas)
         try:
-            with single_threaded_ops() as workers, ThreadPoolExecutor(workers) as pool:
-                batches = list(fixed_batches(start, stop, record.frames))
-                run = partial(self._batch, session, record.frames, placement)
-                return np.concatenate(list(pool.map(run, batches)))
+            return decode_frames(self.model, session, record.frames, placement_of(record, self.canvas), frames)
         finally:
             for layer in layers.values():
                 layer.fix_mask(None)
 
-    def _batch(self, session: int, total: int, placement: Placement, batch: tuple[torch.Tensor, slice]) -> np.ndarray:
-        index, keep = batch
-        with torch.inference_mode():
-            return to_source(self.model(session, index, total)[keep], placement)
+
+def decode_frames(
+    model: Callable[[int, torch.Tensor, int], torch.Tensor],
+    session: int,
+    total: int,
+    placement: Placement,
+    frames: tuple[int, int | None] = (0, None),
+) -> np.ndarray:
+    """Frames ``start:stop`` (all when stop is None) of a session of ``total`` frames, as ``model``
+    gives them, at the source size: in fixed batches, each on one thread, side by side."""
+    start, stop = frames[0], total if frames[1] is None else frames[1]
+    if not 0 <= start < stop <= total:
+        raise InputError(f"frame range {start}:{stop} is outside session {session}'s {total} frames")
+    with single_threaded_ops() as workers, ThreadPoolExecutor(workers) as pool:
+        run = partial(_batch, model, session, total, placement)
+        return np.concatenate(list(pool.map(run, fixed_batches(start, stop, total))))
+
+
+def _batch(
+    model: Callable[[int, torch.Tensor, int], torch.Tensor],
+    session: int,
+    total: int,
+    placement: Placement,
+    batch: tuple[torch.Tensor, slice],
+) -> np.ndarray:
+    index, keep = batch
+    with torch.inference_mode():
+        return to_source(model(session, index, total)[keep], placement)
 
 
 def fixed_batches(start: int, stop: int, total: int) -> Iterator[tuple[torch.Tensor, slice]]:

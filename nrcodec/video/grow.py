@@ -9,7 +9,6 @@ was just trained or read from a file, and no later session can change it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -22,8 +21,8 @@ from nrcodec.format.quant import levels
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import ms_ssim_video, psnr
 from nrcodec.runtime import Progress, TrainSettings
-from nrcodec.video.decoder import fixed_batches, single_threaded_ops
-from nrcodec.video.frames import Placement, to_source, to_training
+from nrcodec.video.decoder import decode_frames
+from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.library import SessionResult, check_frames
 from nrcodec.video.model import Architecture
 from nrcodec.video.records import CapacityReport, LibraryConfig, SessionInfo
@@ -63,8 +62,6 @@ class GrowLibrary:
 
     def read_session(self, version: int, payload: bytes, session: int) -> SessionRecord:
         """Decode a stored session chunk (it needs no earlier session)."""
-        if version != self.format_version:
-            raise FormatError(f"a grow archive holds format-{self.format_version} sessions, not format {version}")
         return nrc.decode_session(version, payload, {}, lambda _frames: {}, session)
 
     def add_session(
@@ -178,28 +175,14 @@ class GrowLibrary:
     def decode(
         self, session: int, start: int = 0, stop: int | None = None, subnetwork: int | None = None
     ) -> np.ndarray:
-        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size, in
-        fixed batches on one thread each (the frames never depend on the thread count)."""
+        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size
+        (``decoder.decode_frames``: the frames never depend on the thread count)."""
         if not 1 <= session <= len(self.records):
             raise InputError(f"session {session} does not exist; the library has {len(self.records)} sessions")
         if subnetwork not in (None, session):
             raise InputError("grow sessions own their networks: one session's network cannot decode another's")
         info = self.info(session)
-        stop = info.frames if stop is None else stop
-        if not 0 <= start < stop <= info.frames:
-            raise InputError(f"frame range {start}:{stop} is outside session {session}'s {info.frames} frames")
-        net = self.network(session)
-        with single_threaded_ops() as workers, ThreadPoolExecutor(workers) as pool:
-            run = partial(_batch, net, session, info.frames, info.placement)
-            return np.concatenate(list(pool.map(run, fixed_batches(start, stop, info.frames))))
-
-
-def _batch(
-    net: SessionNet, session: int, total: int, placement: Placement, batch: tuple[torch.Tensor, slice]
-) -> np.ndarray:
-    index, keep = batch
-    with torch.inference_mode():
-        return to_source(net(session, index, total)[keep], placement)
+        return decode_frames(self.network(session), session, info.frames, info.placement, (start, stop))
 
 
 def architecture_of(record: SessionRecord, where: str) -> Architecture:

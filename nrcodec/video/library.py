@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrcodec.errors import FormatError, FrozenWeightError, InputError
+from nrcodec.errors import FrozenWeightError, InputError
 from nrcodec.format import nrc
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import ms_ssim_video, psnr
@@ -99,8 +99,6 @@ class Library:
 
     def read_session(self, version: int, payload: bytes, session: int) -> SessionRecord:
         """Decode a stored session chunk against the sessions installed so far."""
-        if version != self.format_version:
-            raise FormatError(f"a {self.config.strategy} archive holds format-1 sessions, not format {version}")
         return nrc.decode_session(version, payload, self.state.frozen(), self.model.session_sizes, session)
 
     def add_session(

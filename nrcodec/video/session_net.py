@@ -214,9 +214,10 @@ def fit_to_budget(
     its expected epochs; ``targets`` are a batch of the clip's training frames to time steps on."""
     seconds, batch = budget
     steps_per_epoch = math.ceil(frames / batch)
-    for level in range(quality, 0, -1):
+    level = quality
+    while True:
         step = seconds_per_step(layout(source, frames, level), bits, targets, batch, loss)
         epochs = seconds / (step * steps_per_epoch)
         if epochs >= MIN_EPOCHS or level == 1:
             return level, epochs
-    raise AssertionError("unreachable: level 1 always returns")
+        level -= 1
