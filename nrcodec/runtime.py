@@ -18,6 +18,7 @@ import torch
 from nrcodec.errors import InputError, UsageError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
 MAX_DEFAULT_THREADS = 8
 
 
@@ -59,6 +60,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def resolve_precision(name: str, device: torch.device) -> str:
+    """'auto' is bf16 autocast on a CUDA device that has it, fp32 elsewhere (a CPU without bf16
+    units runs bf16 slower than fp32)."""
+    if name not in PRECISIONS:
+        raise UsageError(f"unknown precision {name!r}; use {', '.join(PRECISIONS)}")
+    if name != "auto":
+        return name
+    return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """How a model is optimised; stored with what it made, so a run can be reproduced.
@@ -66,7 +77,9 @@ class TrainSettings:
     Shared: ``lr``, ``batch_size``, ``seed``. A video session runs ``epochs`` passes over its
     frames, or as many as fit in ``minutes`` when that is set, with a linear ``warmup`` and loss
     α·L1 + (1 − α)·(1 − SSIM), α = ``l1_weight``; a session of the grow strategy has a network of
-    ``quality`` (1..6) with ``weight_bits``-bit weights. An image
+    ``quality`` (1..6) with ``weight_bits``-bit weights. A video session's forward pass runs in
+    ``precision`` (bf16 autocast: the stored integers, not the training arithmetic, define the
+    decode), through ``torch.compile`` when ``compile``. An image
     codec runs ``steps`` batches of random ``crop``-pixel crops minimising R + ``lmbda``·D, its
     entropy model's quantiles learning at ``aux_lr``.
     """
@@ -84,9 +97,12 @@ class TrainSettings:
     minutes: float = 0.0
     quality: int = 4
     weight_bits: int = 5
+    precision: str = "fp32"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         checks = (
+            (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16"),
             (self.epochs >= 0, "epochs must be >= 0"),
             (math.isfinite(self.minutes) and self.minutes >= 0, "minutes must be >= 0"),
             (self.steps >= 0, "steps must be >= 0"),
@@ -111,8 +127,10 @@ class TrainSettings:
         """What a video session stores under ``training`` (keys fixed by the archive format; a time
         budget adds ``minutes``)."""
         budget = {"minutes": self.minutes} if self.minutes else {}
+        precision = {"precision": self.precision} if self.precision != "fp32" else {}
         return {
             **budget,
+            **precision,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,

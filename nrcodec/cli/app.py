@@ -15,7 +15,7 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
-from nrcodec import __version__
+from nrcodec import __version__, parallel
 from nrcodec.errors import NrcodecError, UsageError
 from nrcodec.runtime import default_threads, resolve_device, use_threads
 
@@ -80,12 +80,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     _state["debug"] = debug
+    if ctx.invoked_subcommand != "add-video":
+        with user_errors():
+            parallel.refuse(f"nrcodec {ctx.invoked_subcommand}")
 
 
 @contextlib.contextmanager

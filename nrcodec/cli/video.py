@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
+import torch
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from nrcodec import parallel
 from nrcodec.cli.app import (
     DeviceOption,
     JsonFlag,
@@ -28,7 +31,8 @@ from nrcodec.cli.render import fmt_optional, human_bytes, step_bar
 from nrcodec.errors import InputError, UsageError
 from nrcodec.media.video import read_video, write_video
 from nrcodec.plots import plot_matrix
-from nrcodec.video.archive import DEFAULT_MINUTES, Archive, GrowRequest, NewArchive
+from nrcodec.runtime import resolve_precision
+from nrcodec.video.archive import DEFAULT_MINUTES, Archive, GrowRequest, NewArchive, training
 from nrcodec.video.evaluate import EvalReport, evaluate
 from nrcodec.video.model import EMBEDDINGS, PRESETS
 from nrcodec.video.records import AddReport
@@ -108,6 +112,19 @@ MinutesOption = Annotated[
 ]
 
 
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        help="Arithmetic of the training forward pass: fp32, bf16 (autocast), or auto = bf16 on CUDA, fp32 on "
+        "CPU. The decode is the same either way: it runs the stored integer weights.",
+    ),
+]
+CompileFlag = Annotated[
+    bool,
+    typer.Option("--compile", help="Compile the training forward pass with torch.compile (pays off on long runs)."),
+]
+
+
 @app.command("add-video")
 def add_video(
     archive: Annotated[Path, typer.Argument(metavar="ARCHIVE", help="Archive (.nrc) to create or append to.")],
@@ -128,35 +145,90 @@ def add_video(
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     seed: Annotated[int, typer.Option(help="Random seed (model init is fixed by the archive's seed).")] = 0,
+    precision: PrecisionOption = "auto",
+    compile_model: CompileFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Learn a video as the next session of ARCHIVE, creating the archive if it is missing.
 
     Earlier sessions are never changed: their bytes stay as they are and they decode exactly as before.
+    Under torchrun (torchrun --nproc-per-node N -m nrcodec add-video ...) N processes train the session
+    together, each on its share of every batch; rank 0 writes the archive and prints the report.
     """
     with user_errors():
         request = NewArchive(preset_name, capacity, strategy, parse_options(strategy_option or []), embedding, seed)
-        check_output(archive, [source])
-        dev = compute_on(device, threads)
-        with Archive.writing(archive, request, dev, on_wait=note) as lib:
-            for notice in lib.notices:
-                note(notice)
-            clip = read_video(source, max_frames)
-            for notice in clip.notices:
-                note(notice)
-            settings = lib.training_settings(epochs, seed, GrowRequest(quality, weight_bits, minutes))
-            label = name or clip.name
-            session = len(lib.library.records) + 1
-            frames, h, w = clip.frames.shape[:3]
-            err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {dev}")
-            with step_bar(f"session {session}", settings.progress_total) as report:
-                added = lib.add(clip.frames, label, clip.fps, settings, report, Path(source).name)
+        world, dev = parallel.join(compute_on(device, threads))
+        try:
+            if world.main:
+                check_output(archive, [source])
+            wanted = SessionRequest(
+                source,
+                name,
+                max_frames,
+                epochs,
+                seed,
+                GrowRequest(quality, weight_bits, minutes),
+                resolve_precision(precision, dev),
+                compile_model,
+            )
+            added = _train(archive, request, wanted, dev, world)
+        finally:
+            parallel.leave()
+        if not world.main:
+            return
         for notice in added.notices:
             note(notice)
         if as_json:
             emit_json(added.to_json())
             return
         _print_added(archive, added)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """What add-video asks of the new session: its clip and name, and how to train it."""
+
+    source: str
+    name: str | None
+    max_frames: int | None
+    epochs: int | None
+    seed: int
+    grow: GrowRequest
+    precision: str
+    compile_model: bool
+
+
+def _train(
+    path: Path, request: NewArchive, wanted: SessionRequest, dev: torch.device, world: parallel.World
+) -> AddReport:
+    """Read the clip and train it as the next session of ``path``; only rank 0 of a torchrun run
+    (or the only process) prints and writes."""
+
+    def say(text: str) -> None:
+        if world.main:
+            note(text)
+
+    with training(path, request, dev, on_wait=say) as lib:
+        for notice in lib.notices:
+            say(notice)
+        clip = read_video(wanted.source, wanted.max_frames)
+        for notice in clip.notices:
+            say(notice)
+        settings = replace(
+            lib.training_settings(wanted.epochs, wanted.seed, wanted.grow),
+            precision=wanted.precision,
+            compile=wanted.compile_model,
+        )
+        label = wanted.name or clip.name
+        stored_name = Path(wanted.source).name
+        if not world.main:
+            return lib.add(clip.frames, label, clip.fps, settings, None, stored_name)
+        session = len(lib.library.records) + 1
+        frames, h, w = clip.frames.shape[:3]
+        on = f"{dev} x{world.size} processes" if world.size > 1 else str(dev)
+        err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {on}")
+        with step_bar(f"session {session}", settings.progress_total) as report:
+            return lib.add(clip.frames, label, clip.fps, settings, report, stored_name)
 
 
 def _print_added(archive: Path, added: AddReport) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nrcodec import __version__
+from nrcodec import __version__, parallel
 from nrcodec.errors import FormatError, InputError, UsageError
 from nrcodec.format import nrc
 from nrcodec.format.atomic import append_bytes, commit_bytes, remove_temporaries
@@ -303,13 +303,16 @@ class Archive:
         progress: Progress | None = None,
         source: str | None = None,
     ) -> AddReport:
-        """Train one more session and append it to the file durably."""
+        """Train one more session and append it to the file durably (under torchrun: rank 0 only)."""
         result = self.library.add_session(frames, name, fps, settings, progress, source)
         chunk = nrc.encode_session(result.record, result.frozen_before, version=self.version)
+        world = parallel.current()
+        if not world.main:
+            return AddReport(result.info, len(chunk), self.file_bytes, (), world.size)
         notices = self._commit(chunk)
         self.session_bytes.append(len(chunk))
         self.checks.append(SessionCheck(len(self.checks) + 1, Status.OK, self.valid_bytes - len(chunk), len(chunk)))
-        return AddReport(result.info, len(chunk), self.file_bytes, (*notices, *result.notices))
+        return AddReport(result.info, len(chunk), self.file_bytes, (*notices, *result.notices), world.size)
 
     def _commit(self, chunk: bytes) -> list[str]:
         """Append ``chunk`` under the writer lock: the one ``writing`` holds, else taken now, after
@@ -361,6 +364,22 @@ class Archive:
             strategy_summary=library.summary(),
             damaged=self.damaged,
         )
+
+
+@contextlib.contextmanager
+def training(
+    path: Path, request: NewArchive, device: torch.device, on_wait: Callable[[str], None] | None = None
+) -> Iterator[Archive]:
+    """``Archive.writing`` on rank 0 of a torchrun run (or the only process); the other ranks read
+    the archive once rank 0 holds the lock, so all of them start from the same sessions."""
+    world = parallel.current()
+    if world.main:
+        with Archive.writing(path, request, device, on_wait) as archive:
+            parallel.barrier(world)
+            yield archive
+        return
+    parallel.barrier(world)
+    yield Archive.open(path, device) if path.exists() else Archive.create(path, request.config(), device)
 
 
 def _read(path: Path) -> bytes:

@@ -8,6 +8,7 @@ was just trained or read from a file, and no later session can change it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nrcodec import parallel
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format import nrc
 from nrcodec.format.quant import levels
@@ -129,15 +131,19 @@ class GrowLibrary:
         self, frames: np.ndarray, settings: TrainSettings, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     ) -> tuple[int, list[str]]:
         """The quality level to train: the one asked for with an epoch budget; with a time budget,
-        the highest up to it whose network gets ``MIN_EPOCHS`` passes here (a notice if lower)."""
+        the highest up to it whose network gets ``MIN_EPOCHS`` passes here (a notice if lower); steps
+        are timed on one rank's share of a batch, and rank 0's choice holds for all."""
         if not settings.minutes:
             return settings.quality, []
         count, height, width = frames.shape[:3]
-        targets = to_training(frames[: settings.batch_size], Placement.compute((width, height), (width, height)))
+        world = parallel.current()
+        shard = frames[: math.ceil(settings.batch_size / world.size)]
+        targets = to_training(shard, Placement.compute((width, height), (width, height)))
         budget = (settings.minutes * 60, settings.batch_size)
-        level, epochs = fit_to_budget(
+        fit = fit_to_budget(
             (width, height), count, targets.to(self.device), settings.quality, settings.weight_bits, budget, loss
         )
+        level, epochs = parallel.agree(fit, world)
         if level == settings.quality:
             return level, []
         return level, [

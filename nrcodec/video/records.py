@@ -174,6 +174,8 @@ class AddReport:
     bytes: int
     file_bytes: int
     notices: tuple[str, ...] = ()
+    world_size: int = 1
+    """Processes that trained the session (torchrun)."""
 
     def to_json(self) -> dict[str, Any]:
         i = self.info
@@ -181,6 +183,7 @@ class AddReport:
             **i.figures(self.bytes),
             "seconds": round(i.seconds, 2),
             "device": i.device,
+            "world_size": self.world_size,
             "file_bytes": self.file_bytes,
         }
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from pytorch_msssim import ssim
 
+from nrcodec import parallel
 from nrcodec.runtime import Progress, StepReport, TrainSettings
 from nrcodec.video.strategies.base import SessionContext, Strategy
 
@@ -69,6 +70,39 @@ def _optimizer(ctx: SessionContext, strategy: Strategy, settings: TrainSettings)
     return torch.optim.Adam(params, lr=settings.lr, fused=fused)
 
 
+def _forward(model: torch.nn.Module, world: parallel.World, settings: TrainSettings) -> torch.nn.Module:
+    """What a training step calls: the model, under DDP when several processes train, compiled
+    when asked (``--compile``)."""
+    forward = parallel.wrap(model, world)
+    return torch.compile(forward) if settings.compile else forward  # type: ignore[return-value]
+
+
+def _step(
+    ctx: SessionContext,
+    strategy: Strategy,
+    trainer: tuple[torch.nn.Module, torch.optim.Optimizer],
+    targets: torch.Tensor,
+    batch: tuple[torch.Tensor, float],
+    precision: str,
+) -> tuple[float, float]:
+    """One optimizer step on this rank's frames ``batch`` = (indices, loss weight, see
+    ``parallel.shard``); returns their summed loss and squared error (0 for a rank without frames)."""
+    forward, optimizer = trainer
+    idx, share = batch
+    with torch.autocast(targets.device.type, torch.bfloat16, enabled=precision == "bf16"):
+        out = ctx.placement.crop(forward(ctx.session, idx, ctx.num_frames)).float()
+    target = targets[idx.to(targets.device)]
+    loss = ctx.loss(out, target)
+    extra = strategy.extra_loss(ctx)
+    optimizer.zero_grad(set_to_none=True)
+    (loss * share if extra is None else loss * share + extra).backward()
+    strategy.after_backward(ctx)
+    optimizer.step()
+    strategy.after_update(ctx)
+    weight = len(idx) if share else 0
+    return float(loss.detach()) * weight, float(F.mse_loss(out.detach(), target)) * weight
+
+
 def train_session(
     ctx: SessionContext,
     strategy: Strategy,
@@ -80,47 +114,44 @@ def train_session(
 
     Seeds are derived from the settings' seed and the session number, so a session trains the same
     whether its library was just trained or reopened from a file (with an epoch budget; a time
-    budget ends where the clock says). ``ctx.progress`` tells the hooks how far training is.
+    budget ends where the clock says). ``ctx.progress`` tells the hooks how far training is. Under
+    torchrun every rank runs this loop on its share of each batch (``nrcodec.parallel``).
     """
     model = ctx.model
     device = model.head.weight.device
+    world = parallel.current()
     torch.manual_seed(settings.seed * 1000 + ctx.session)
     targets = targets.to(device)
     strategy.before_session(ctx)
     model.train()
     optimizer = _optimizer(ctx, strategy, settings)
+    forward = _forward(model, world, settings)
     budget = Budget(settings, math.ceil(ctx.num_frames / ctx.batch_size))
     generator = torch.Generator().manual_seed(settings.seed * 1000 + ctx.session)
     start = time.perf_counter()
     step = epoch = 0
-    while not budget.over(epoch, time.perf_counter() - start):
+    while not budget.over(epoch, parallel.elapsed(start, world)):
         epoch += 1
         order = torch.randperm(ctx.num_frames, generator=generator)
-        loss_sum = mse_sum = 0.0
+        sums = [0.0, 0.0]
         for i in range(0, ctx.num_frames, ctx.batch_size):
-            elapsed = time.perf_counter() - start
+            elapsed = parallel.elapsed(start, world)
             ctx.progress = budget.fraction(step, elapsed)
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * budget.lr_factor(step, elapsed)
-            idx = order[i : i + ctx.batch_size]
-            out = ctx.placement.crop(model(ctx.session, idx, ctx.num_frames))
-            target = targets[idx.to(device)]
-            loss = ctx.loss(out, target)
-            extra = strategy.extra_loss(ctx)
-            optimizer.zero_grad(set_to_none=True)
-            (loss if extra is None else loss + extra).backward()
-            strategy.after_backward(ctx)
-            optimizer.step()
-            strategy.after_update(ctx)
+            batch = parallel.shard(order[i : i + ctx.batch_size], world)
+            loss, mse = _step(ctx, strategy, (forward, optimizer), targets, batch, settings.precision)
             step += 1
-            loss_sum += float(loss.detach()) * len(idx)
-            mse_sum += float(F.mse_loss(out.detach(), target)) * len(idx)
+            sums[0] += loss
+            sums[1] += mse
         strategy.after_epoch(ctx, epoch)
         ctx.epochs_run = epoch
+        loss_sum, mse_sum = parallel.total(sums, world)
         if progress is not None:
             psnr = -10 * math.log10(max(mse_sum / ctx.num_frames, 1e-10))
             elapsed = time.perf_counter() - start
             done = min(round(elapsed), settings.progress_total) if settings.minutes else epoch
             progress(StepReport(done, settings.progress_total, loss_sum / ctx.num_frames, psnr, elapsed))
+    parallel.check_identical(model, world)
     model.eval()
     return time.perf_counter() - start
