@@ -106,6 +106,18 @@ def test_bad_inputs_give_one_line_and_exit_1(tmp_path: Path, samples: Path) -> N
     assert ".mkv" in _one_line_error(nrcodec("decode", lib, "-s", "1", "-o", tmp_path / "o.xyz"))
 
 
+def test_a_full_supernet_says_so_before_training(tmp_path: Path, samples: Path) -> None:
+    lib = tmp_path / "full.nrc"
+    first = ("--strategy", "pnr", "--preset", "tiny", "--capacity", "1.0")
+    assert nrcodec("add-video", lib, samples / "closeup.mp4", *first, *FAST).exit_code == 0
+    before = lib.read_bytes()
+    info = json.loads(nrcodec("info", lib, "--json").stdout)
+    assert info["capacity_left"] == 0.0
+    line = _one_line_error(nrcodec("add-video", lib, samples / "bunny.mp4", *FAST))
+    assert line.startswith(f"error: {lib} is full: its 1 session froze 100.00% of the supernet's weights")
+    assert lib.read_bytes() == before
+
+
 def test_usage_errors_exit_2(tmp_path: Path, samples: Path) -> None:
     assert nrcodec("decode", tmp_path / "lib.nrc", "-o", "x.y4m").exit_code == 2
     assert nrcodec("add-video").exit_code == 2

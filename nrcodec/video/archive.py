@@ -27,7 +27,7 @@ from nrcodec.format.atomic import append_bytes, commit_bytes, remove_temporaries
 from nrcodec.format.lock import WriterLock, read_pending, writer_lock
 from nrcodec.format.record import need
 from nrcodec.runtime import Progress, TrainSettings
-from nrcodec.video.archive_guard import appendable, damage_notices, unchanged, unreadable
+from nrcodec.video.archive_guard import appendable, damage_notices, has_room, unchanged, unreadable
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
 from nrcodec.video.grow import GrowLibrary
 from nrcodec.video.kinds import AnyLibrary, library_class, make_library
@@ -208,10 +208,10 @@ class Archive:
     def open(
         cls, path: str | os.PathLike[str], device: str | torch.device = "cpu", sessions: int | None = None
     ) -> Archive:
-        """Open ``path`` with every session that can be read. ``sessions=k`` is for decoding session
-        k: a forget-free archive then decodes only sessions 1..k, and a session k that cannot be
-        read is a FormatError saying what to do (a strategy that is not forget-free decodes with
-        every session's weights, so any damaged session is)."""
+        """Open ``path`` with every session that can be read. ``sessions=k`` is for decoding session k: a
+        forget-free archive then decodes only sessions 1..k, and a session k that cannot be read is a
+        FormatError saying what to do (a strategy that is not forget-free decodes with every session's
+        weights, so any damaged session is)."""
         path = Path(path)
         data = _read(path)
         parsed = _parse(path, data)
@@ -245,11 +245,10 @@ class Archive:
     ) -> Iterator[Archive]:
         """The archive to add sessions to, under its writer lock for as long as the block runs.
 
-        ``request``'s settings are checked before waiting (a UsageError, nothing written); if another
-        process is writing, ``on_wait`` gets one line and this waits for it. The archive is then
-        read (or, if missing, created in memory), so the sessions the other writer added are kept.
-        A damaged archive, or one ending in a torn chunk that no interrupted add explains, is a
-        FormatError that says to run repair.
+        ``request``'s settings are checked before waiting (a UsageError); if another process writes,
+        ``on_wait`` gets one line and this waits. Then the archive is read (or created in memory), so
+        the other writer's sessions are kept. A damaged archive, or a torn chunk no interrupted add
+        explains, is a FormatError saying to run repair; a full supernet is an InputError.
         """
         path = Path(path)
         _check_request(path, request)
@@ -261,6 +260,7 @@ class Archive:
             else:
                 archive = cls.create(path, request.config(), device)
             archive.notices = appendable(path, archive.checks, lock.pending())
+            has_room(path, len(archive.library.records), archive.library.capacity())
             archive._lock = lock
             try:
                 yield archive

@@ -13,6 +13,7 @@ from pathlib import Path
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format.lock import PendingAppend
 from nrcodec.video.damage import SessionCheck, Status
+from nrcodec.video.records import CapacityReport
 
 
 def repair_hint(path: Path) -> str:
@@ -104,4 +105,20 @@ def unchanged(path: Path, size: int | None) -> None:
         raise InputError(
             f"{path} was changed by another process while this session trained; nothing was written: add the "
             "video again (writers that use Archive.writing wait for each other)"
+        )
+
+
+FULL = 0.999
+"""A supernet with less than 0.1% of its weights free is full: a new session could learn almost
+nothing of its own (it would only reuse frozen weights)."""
+
+
+def has_room(path: Path, sessions: int, capacity: CapacityReport) -> None:
+    """Refuse, before any training, to add a session to a full supernet (a grow archive never fills)."""
+    if capacity.weights and capacity.used >= FULL:
+        raise InputError(
+            f"{path} is full: its {sessions} session{'s' * (sessions != 1)} froze {capacity.used:.2%} of the "
+            "supernet's weights, "
+            "so a new session would learn nothing of its own; add the video to a new archive (a grow "
+            "archive, the default, never fills up)"
         )
