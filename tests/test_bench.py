@@ -150,3 +150,21 @@ def test_bench_rd_reports_ratios_and_resumes_from_its_archives(tmp_path: Path, s
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "training session" not in again.stderr
     assert json.loads(again.stdout)["points"] == points
+
+
+def test_bench_sessions_grows_an_archive_and_reports_the_three_figures(tmp_path: Path, samples: Path) -> None:
+    args = ["bench", "sessions", str(samples / "closeup.mp4"), "--sessions", "3", "--epochs", "2", "--repeats", "2"]
+    md = tmp_path / "sessions.md"
+    result = runner.invoke(app, [*args, "--frames", "2", "--json", "--markdown", str(md), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["sessions_added"] == 3 and data["full_at_session"] is None
+    assert [row["session"] for row in data["rows"]] == [1, 2, 3]
+    assert all(row["psnr"] > 10 for row in data["rows"])
+    assert data["rows"][-1]["file_bytes"] > data["rows"][0]["file_bytes"]
+    assert set(data["decode_session_1_seconds"]) == {"1", "3"}
+    assert set(data["figures"]) == set(data["met"]) == {"add_ratio", "decode_ratio", "psnr_drop_db"}
+    assert data["figures"]["add_ratio"] == pytest.approx(
+        data["rows"][2]["add_seconds"] / data["rows"][1]["add_seconds"], rel=1e-3
+    )
+    assert "add (open + train + append)" in md.read_text() and data["versions"]["torch"]

@@ -63,7 +63,7 @@ def test_every_help_shows_every_default_and_its_text_intact() -> None:
 
 def test_threads_on_every_computing_command() -> None:
     names = {" ".join(path): command for path, command in commands()}
-    for name in (*COMPUTING, "bench speed", "bench video", "bench image", "bench strategies"):
+    for name in (*COMPUTING, "bench speed", "bench video", "bench image", "bench strategies", "bench sessions"):
         assert "threads" in [p.name for p in names[name].params], name
 
 
@@ -177,6 +177,9 @@ def test_bench_json_is_a_flag_and_finds_its_data_anywhere(tmp_path: Path, monkey
     printed = json.loads(result.stdout)
     assert printed == json.loads((tmp_path / "speed.json").read_text())
     assert printed["presets"][0]["preset"] == "tiny" and printed["archive_vs_bound"]["chunk_bytes"] > 0
+    cpu = printed["sessions"][0]
+    assert (cpu["device"], cpu["precision"], cpu["size"]) == ("cpu", "fp32", [320, 180])
+    assert cpu["train_fps"] > 0 and cpu["decode_fps"] > 0
 
 
 def test_user_strings_are_printed_as_given(tmp_path: Path, samples: Path) -> None:

@@ -1,4 +1,5 @@
-"""Speed of the PNR engine: masked vs dense training step, and decode frames per second.
+"""Speed: a default grow session's training and decode frames per second per device, the PNR
+supernet's masked vs dense training step, decode frames per second, and the entropy coder.
 
 The masked step (scores, top-c% threshold, straight-through gradient, frozen-gradient masking)
 is compared with a dense step of the very same architecture and optimizer, interleaved in
@@ -18,10 +19,19 @@ import torch
 from nrcodec.format import entropy, nrc
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.runtime import TrainSettings
-from nrcodec.video.decoder import DECODE_BATCH
+from nrcodec.video.decoder import DECODE_BATCH, decode_frames
+from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.library import Library
 from nrcodec.video.model import Supernet, preset
 from nrcodec.video.records import LibraryConfig
+from nrcodec.video.session_net import (
+    BATCH_SIZE,
+    DEFAULT_QUALITY,
+    DEFAULT_WEIGHT_BITS,
+    LEARNING_RATE,
+    SessionNet,
+    layout,
+)
 from nrcodec.video.trainer import reconstruction_loss
 
 SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "bunny.mp4"
@@ -120,3 +130,56 @@ def archive_vs_bound(preset_name: str, frames: np.ndarray, epochs: int = 2) -> d
     size = nrc.CodedSize()
     chunk = nrc.encode_session(result.record, frozen, size)
     return {"chunk_bytes": len(chunk), "bound_bytes": size.bits / 8, "ratio": len(chunk) * 8 / size.bits}
+
+
+def session_speed(frames: np.ndarray, device: torch.device, precision: str = "fp32", steps: int = 6) -> dict[str, Any]:
+    """Training frames per second and decode frames per second of a default grow session (quality
+    ``DEFAULT_QUALITY``, laid out for 120 frames of the clip's size), on ``device`` in ``precision``."""
+    height, width = frames.shape[1:3]
+    count = 120
+    arch = layout((width, height), count, DEFAULT_QUALITY)
+    placement = Placement.compute((width, height), arch.canvas)
+    torch.manual_seed(0)
+    net = SessionNet(arch, DEFAULT_WEIGHT_BITS).to(device)
+    targets = to_training(frames[:BATCH_SIZE], placement).to(device)
+    index = torch.arange(targets.shape[0])
+    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, fused=device.type in ("cpu", "cuda"))
+
+    def step() -> None:
+        with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+            out = placement.crop(net(1, index, count)).float()
+        loss = reconstruction_loss(out, targets, 0.7)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    train_fps = steps * len(index) / (time.perf_counter() - start)
+    net.eval()
+    decode_frames(net, 1, count, placement, (0, DECODE_BATCH))
+    _sync(device)
+    start = time.perf_counter()
+    decode_frames(net, 1, count, placement)
+    _sync(device)
+    decode = count / (time.perf_counter() - start)
+    return {
+        "device": str(device),
+        "precision": precision,
+        "size": [width, height],
+        "weights": sum(p.numel() for p in net.parameters()),
+        "train_fps": round(train_fps, 2),
+        "decode_fps": round(decode, 2),
+    }
+
+
+def session_targets() -> list[tuple[torch.device, str]]:
+    """Where ``session_speed`` runs: the CPU in fp32, and CUDA in fp32 and bf16 when there is a GPU."""
+    targets = [(torch.device("cpu"), "fp32")]
+    if torch.cuda.is_available():
+        targets += [(torch.device("cuda"), "fp32"), (torch.device("cuda"), "bf16")]
+    return targets

@@ -14,7 +14,15 @@ import torch
 import typer
 from rich.table import Table
 
-from nrcodec.bench.speed import SAMPLE_CLIP, archive_vs_bound, decode_fps, entropy_throughput, step_ratio
+from nrcodec.bench.speed import (
+    SAMPLE_CLIP,
+    archive_vs_bound,
+    decode_fps,
+    entropy_throughput,
+    session_speed,
+    session_targets,
+    step_ratio,
+)
 from nrcodec.bench.strategies import CAPACITIES, STRATEGY_ROWS, markdown, orderings, run_strategies
 from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, app, compute_on, emit_json, err, out, user_errors
 from nrcodec.cli.paths import check_output
@@ -82,7 +90,8 @@ def speed(
     json_out: OutOption = None,
     markdown_out: MarkdownOption = None,
 ) -> None:
-    """Masked vs dense training step of the PNR supernet, and decode frames per second."""
+    """Training and decode frames per second of a default grow session (CPU, and CUDA when present), the
+    PNR supernet's masked vs dense step, and decode frames per second."""
     with user_errors():
         outputs = BenchOutputs(as_json, json_out, markdown_out)
         outputs.check([clip])
@@ -93,14 +102,18 @@ def speed(
             row = step_ratio(name, dev)
             row["decode_fps"] = decode_fps(name, dev)
             rows.append(row)
+        sample = read_video(clip, 8).frames
+        err.print("measuring a default grow session on " + ", ".join(f"{d} {p}" for d, p in session_targets()) + " ...")
+        sessions = [session_speed(sample, d, p) for d, p in session_targets()]
         err.print("measuring entropy coding and archive overhead ...")
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
             "versions": versions(),
+            "sessions": sessions,
             "presets": rows,
             "entropy_coding": entropy_throughput(),
-            "archive_vs_bound": archive_vs_bound("tiny", read_video(clip, 8).frames),
+            "archive_vs_bound": archive_vs_bound("tiny", sample),
         }
         coding_text = _coding_text(result)
 
@@ -109,6 +122,7 @@ def speed(
                 f"device: {result['device_name']} ({dev}); " + ", ".join(f"{k} {v}" for k, v in versions().items())
             )
             out.print(_speed_table(rows))
+            out.print(_sessions_markdown(sessions))
             out.print(coding_text)
 
         outputs.write(result, _speed_markdown(result, coding_text), show)
@@ -135,11 +149,23 @@ def _speed_markdown(result: dict[str, Any], coding_text: str) -> str:
     )
     return (
         f"Device: {result['device_name']} ({result['device']}); {json.dumps(result['versions'])}\n\n"
+        + _sessions_markdown(result["sessions"])
+        + "\n"
         + header
         + lines
         + "\n"
         + coding_text
         + "\n"
+    )
+
+
+def _sessions_markdown(rows: list[dict[str, Any]]) -> str:
+    """A default grow session's training and decode speed per device and precision."""
+    head = "| grow session | precision | weights | training frames/s | decode fps |\n|---|---|---|---|---|\n"
+    return head + "".join(
+        f"| {r['device']}, {r['size'][0]}x{r['size'][1]} | {r['precision']} | {r['weights']:,} | "
+        f"{r['train_fps']:.1f} | {r['decode_fps']:.1f} |\n"
+        for r in rows
     )
 
 
