@@ -35,6 +35,7 @@ from nrcodec.format.session import SessionRecord
 from nrcodec.media.video import read_video
 from nrcodec.metrics import psnr
 from nrcodec.runtime import TrainSettings, use_threads
+from nrcodec.video import session_net
 from nrcodec.video.decoder import decode_frames
 from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.model import Architecture
@@ -72,6 +73,22 @@ class GridNet(SessionNet):
         return (torch.tanh(self.head(x)) + 1) / 2
 
 
+class MixedBitsNet(SessionNet):
+    """``SessionNet`` whose stem.1 weights are stored (and trained) at ``stem_bits`` instead."""
+
+    def __init__(self, arch: Architecture, weight_bits: int, stem_bits: int) -> None:
+        super().__init__(arch, weight_bits)
+        self.stem_bits = stem_bits
+
+    def bits_of(self, name: str) -> int:
+        return self.stem_bits if name == "stem.1.weight" else super().bits_of(name)
+
+    def _weight(self, layer: nn.Linear | nn.Conv2d) -> torch.Tensor:
+        if self.qat and layer is self.stem[1]:
+            return fake_quantize(layer.weight, self.stem_bits)
+        return super()._weight(layer)
+
+
 def grid_layout(mlp: Architecture, frames: int, every: int) -> tuple[Architecture, int]:
     """The grid network with about ``mlp``'s weights: slots = frames / every, channels scaled."""
     slots = max(2, math.ceil(frames / every))
@@ -97,6 +114,8 @@ def main() -> None:
     parser.add_argument("--grid-every", type=int, default=4)
     parser.add_argument("--init-std", type=float, default=0.1)
     parser.add_argument("--bits", type=int, default=5)
+    parser.add_argument("--stem-bits", type=int, default=0, help="bits of stem.1 (0: --bits)")
+    parser.add_argument("--stem-ratio", type=int, default=session_net.STEM_RATIO)
     parser.add_argument("--anchors", type=Path, default=Path("out/bench/rd/anchors.json"))
     parser.add_argument("--out", type=Path, default=Path("out/rate/stem.jsonl"))
     args = parser.parse_args()
@@ -104,9 +123,12 @@ def main() -> None:
     clip = read_video(args.clip, 120)
     frames = clip.frames
     count, height, width = frames.shape[:3]
+    session_net.STEM_RATIO = args.stem_ratio
     arch = layout((width, height), count, args.quality)
     torch.manual_seed(1)
-    if args.stem == "mlp":
+    if args.stem == "mlp" and args.stem_bits:
+        net, slots = MixedBitsNet(arch, args.bits, args.stem_bits), 0
+    elif args.stem == "mlp":
         net, slots = SessionNet(arch, args.bits), 0
     else:
         arch, slots = grid_layout(arch, count, args.grid_every)
@@ -148,6 +170,9 @@ def main() -> None:
         "slots": slots,
         "init_std": args.init_std if slots else None,
         "quality": args.quality,
+        "bits": args.bits,
+        "stem_bits": args.stem_bits or args.bits,
+        "stem_ratio": args.stem_ratio,
         "epochs": args.epochs,
         "weights": sum(p.numel() for p in net.parameters()),
         "channels": list(arch.channels),

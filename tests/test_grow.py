@@ -81,7 +81,9 @@ def test_stored_weights_respect_their_bit_depth(tmp_path: Path, clips: dict[str,
         record = library.records[0]
         for name, tensor in record.dense.items():
             assert np.abs(tensor.q.astype(int)).max() <= levels(net.bits_of(name))
-        assert record.dense["stem.1.weight"].q.max() <= levels(bits)
+        stem_bits = {4: 3, 8: 6}[bits]
+        assert record.meta["stem_bits"] == net.stem_bits == stem_bits
+        assert np.abs(record.dense["stem.1.weight"].q.astype(int)).max() <= levels(stem_bits)
         sizes[bits] = path.stat().st_size
     assert sizes[4] < 0.7 * sizes[8]
 

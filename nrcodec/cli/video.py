@@ -100,7 +100,12 @@ QualityOption = Annotated[
 ]
 WeightBitsOption = Annotated[
     int | None,
-    typer.Option(help="Grow: bits per stored weight (4..8).", min=4, max=8, show_default=str(DEFAULT_WEIGHT_BITS)),
+    typer.Option(
+        help="Grow: bits per stored block weight (4..8); the stem's large layer gets 2 fewer (at least 3).",
+        min=4,
+        max=8,
+        show_default=str(DEFAULT_WEIGHT_BITS),
+    ),
 ]
 MinutesOption = Annotated[
     float | None,

@@ -19,7 +19,7 @@ import torch
 from nrcodec import parallel
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format import nrc
-from nrcodec.format.quant import levels
+from nrcodec.format.quant import BITS, levels
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import ms_ssim_video, psnr
 from nrcodec.runtime import Progress, TrainSettings
@@ -28,7 +28,17 @@ from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.library import SessionResult, check_frames
 from nrcodec.video.model import Architecture
 from nrcodec.video.records import CapacityReport, LibraryConfig, SessionInfo
-from nrcodec.video.session_net import MAX_WEIGHTS, MIN_EPOCHS, SessionNet, check_quality, fit_to_budget, layout
+from nrcodec.video.session_net import (
+    MAX_WEIGHTS,
+    MIN_EPOCHS,
+    MIN_STEM_BITS,
+    MIN_WEIGHT_BITS,
+    SessionNet,
+    check_quality,
+    fit_to_budget,
+    layout,
+    stem_bits_for,
+)
 from nrcodec.video.strategies import SessionContext, Strategy, make_strategy
 from nrcodec.video.trainer import reconstruction_loss, train_session
 
@@ -85,7 +95,7 @@ class GrowLibrary:
         arch = layout((width, height), count, quality)
         placement = Placement.compute((width, height), arch.canvas)
         torch.manual_seed(self.config.seed * 1000 + session)
-        net = SessionNet(arch, settings.weight_bits).to(self.device)
+        net = SessionNet(arch, settings.weight_bits, stem_bits_for(settings.weight_bits)).to(self.device)
         ctx = SessionContext(
             model=net,  # type: ignore[arg-type]
             session=session,
@@ -111,12 +121,7 @@ class GrowLibrary:
             reused_weights=0,
             layers={},
             source=source,
-            extra={
-                "architecture": arch.to_json(),
-                "quality": quality,
-                "quality_asked": settings.quality,
-                "weight_bits": settings.weight_bits,
-            },
+            extra=_network_meta(net, quality, settings.quality),
         )
         record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
         self.records.append(record)
@@ -156,12 +161,10 @@ class GrowLibrary:
         """Add a stored session after checking its tensors against the network its metadata names."""
         where = f"session {len(self.records) + 1}"
         arch = architecture_of(record, where)
-        bits = record.meta.get("weight_bits")
-        if isinstance(bits, bool) or not isinstance(bits, int) or not 4 <= bits <= 8:
-            raise FormatError(f"{where}: weight bit depth is missing or out of range")
+        bits, stem_bits = bit_depths(record, where)
         SessionInfo.from_json(record.meta, arch.canvas, where)
         with torch.device("meta"):
-            expected = SessionNet(arch, bits)
+            expected = SessionNet(arch, bits, stem_bits)
         if record.shapes != expected.shapes():
             raise FormatError(f"{where}: stored tensors do not match the network its metadata describes")
         for name, tensor in record.dense.items():
@@ -173,7 +176,7 @@ class GrowLibrary:
         """Session ``session``'s network with its stored weights (the last one asked for is kept)."""
         if self._cached is None or self._cached[0] != session:
             record = self.records[session - 1]
-            net = SessionNet(architecture_of(record, f"session {session}"), int(record.meta["weight_bits"]))
+            net = SessionNet(architecture_of(record, f"session {session}"), *bit_depths(record, f"session {session}"))
             net.load_quantized(record.dense)
             self._cached = (session, net.to(self.device).eval())
         return self._cached[1]
@@ -189,6 +192,28 @@ class GrowLibrary:
             raise InputError("grow sessions own their networks: one session's network cannot decode another's")
         info = self.info(session)
         return decode_frames(self.network(session), session, info.frames, info.placement, (start, stop))
+
+
+def _network_meta(net: SessionNet, quality: int, asked: int) -> dict[str, Any]:
+    """What a session's metadata says about its network, so that it can be rebuilt to decode."""
+    return {
+        "architecture": net.arch.to_json(),
+        "quality": quality,
+        "quality_asked": asked,
+        "weight_bits": net.weight_bits,
+        "stem_bits": net.stem_bits,
+    }
+
+
+def bit_depths(record: SessionRecord, where: str) -> tuple[int, int]:
+    """The weight bits and stem bits a session's metadata names (stem bits: the weight bits for
+    sessions written before the stem had its own depth)."""
+    bits = record.meta.get("weight_bits")
+    stem = record.meta.get("stem_bits", bits)
+    for value, low in ((bits, MIN_WEIGHT_BITS), (stem, MIN_STEM_BITS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= BITS:
+            raise FormatError(f"{where}: weight bit depth is missing or out of range")
+    return bits, stem
 
 
 def architecture_of(record: SessionRecord, where: str) -> Architecture:

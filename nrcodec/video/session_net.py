@@ -36,6 +36,13 @@ LEARNING_RATE = 1e-2
 (40 epochs) and +0.51 dB and 8% fewer bytes on bunny 320x180 (20 epochs); notes/rate.md."""
 DEFAULT_WEIGHT_BITS = 5
 MIN_WEIGHT_BITS = 4
+STEM_BITS_BELOW = 2
+"""The stem's large linear layer (``BIG_STEM``, over half of the weights) is stored this many bits
+below ``--weight-bits``: per byte it is the layer that loses least to coarse steps. Carphone, 40
+epochs, rest at 5 bits: the ratio to x264's bytes at equal PSNR went 3.60x (stem at 5 bits) ->
+3.18x (4) -> 2.94x (3) -> 4.60x (2); notes/rate.md."""
+MIN_STEM_BITS = 3
+BIG_STEM = "stem.1.weight"
 MIN_WEIGHTS = 8_000
 MAX_WEIGHTS = 40_000_000
 """Bounds on a session network's size whatever the clip (tiny clips, very long ones)."""
@@ -45,6 +52,11 @@ STEM_RATIO = 4
 """Hidden units of the stem MLP per stem-output channel."""
 EMBEDDING_VALUES = 80
 EMBEDDING_BASE = 1.25
+
+
+def stem_bits_for(weight_bits: int) -> int:
+    """Bits of ``BIG_STEM`` in a network whose other coarse weights have ``weight_bits``."""
+    return max(MIN_STEM_BITS, weight_bits - STEM_BITS_BELOW)
 
 
 def check_quality(quality: int, weight_bits: int) -> None:
@@ -106,12 +118,14 @@ def fake_quantize(weight: torch.Tensor, bits: int) -> torch.Tensor:
 
 class SessionNet(nn.Module):
     """One session's decoder: frame index → RGB frame on its canvas. ``qat`` switches the
-    straight-through rounding of the stem and block weights on."""
+    straight-through rounding of the stem and block weights on; ``BIG_STEM`` has ``stem_bits``
+    (sessions written before it had its own depth: ``weight_bits``)."""
 
-    def __init__(self, arch: Architecture, weight_bits: int) -> None:
+    def __init__(self, arch: Architecture, weight_bits: int, stem_bits: int | None = None) -> None:
         super().__init__()
         self.arch = arch
         self.weight_bits = weight_bits
+        self.stem_bits = weight_bits if stem_bits is None else stem_bits
         self.qat = False
         self.embedding = SinusoidalEmbedding(arch.values_per_index, arch.embed_base)
         fh, fw = arch.feature
@@ -138,10 +152,14 @@ class SessionNet(nn.Module):
         }
 
     def bits_of(self, name: str) -> int:
+        if name == BIG_STEM:
+            return self.stem_bits
         return self.weight_bits if name in self.coarse() else BITS
 
     def _weight(self, layer: nn.Linear | nn.Conv2d) -> torch.Tensor:
-        return fake_quantize(layer.weight, self.weight_bits) if self.qat else layer.weight
+        if not self.qat:
+            return layer.weight
+        return fake_quantize(layer.weight, self.stem_bits if layer is self.stem[-1] else self.weight_bits)
 
     def forward(self, session: int, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
         """Frames (B,) of session ``session`` → RGB in [0, 1], shape (B, 3, H, W) on the canvas."""
