@@ -89,22 +89,26 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def plot_rd(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path, title: str) -> None:
     """One panel per item (clip or image): PSNR against bpp for every codec, written as a PNG.
 
-    ``curves`` maps item -> codec -> [(bpp, psnr)]. matplotlib comes from the ``plots`` extra.
+    ``curves`` maps item -> codec -> [(bpp, psnr)]; a codec keeps its colour in every panel, and
+    every panel has its legend. matplotlib comes from the ``plots`` extra.
     """
     plt = pyplot()
     items = list(curves)
+    codecs = list(dict.fromkeys(codec for item in items for codec in curves[item]))
+    colours = {codec: f"C{i % 10}" for i, codec in enumerate(codecs)}
     fig, axes = plt.subplots(1, len(items), figsize=(5 * len(items), 4), squeeze=False)
     for ax, item in zip(axes[0], items):
         for codec, points in curves[item].items():
             ordered = sorted(points)
             style = "o-" if codec.startswith(("nrcodec", "STL")) else ".--"
-            ax.plot([r for r, _ in ordered], [d for _, d in ordered], style, label=codec, markersize=4)
+            xs, ys = [r for r, _ in ordered], [d for _, d in ordered]
+            ax.plot(xs, ys, style, color=colours[codec], label=codec, markersize=4)
         ax.set_xscale("log")
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel("RGB PSNR (dB)")
         ax.set_title(item)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+        ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     save(fig, path)
