@@ -15,6 +15,10 @@ class UsageError(InputError):
     before any file is read or written."""
 
 
+class ArchiveFullError(InputError):
+    """A masked supernet has no free weights left for another session."""
+
+
 class FormatError(NrcodecError):
     """A file of ours is malformed: truncated, corrupted, of another kind or version."""
 

@@ -14,14 +14,14 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from nrcodec.errors import InputError
+from nrcodec.errors import ArchiveFullError
 from nrcodec.video.archive import Archive, GrowRequest, NewArchive
 
 TARGETS = {"add_ratio": 2.5, "decode_ratio": 2.5, "psnr_drop_db": 1.0}
@@ -66,16 +66,15 @@ class ScaleRun:
         masked = self.settings.strategy != "grow"
         return NewArchive(preset="tiny" if masked else None, strategy=self.settings.strategy)
 
-    def add(self, path: Path) -> tuple[ScaleRow, float]:
-        """One add to ``path``, as add-video does it; its row and wall time."""
+    def add(self, path: Path) -> ScaleRow:
+        """One add to ``path``, as add-video does it, and its wall time."""
         start = time.perf_counter()
         with Archive.writing(path, self.request(), self.device) as archive:
             grow = GrowRequest(self.settings.quality) if self.settings.strategy == "grow" else None
             settings = archive.training_settings(self.settings.epochs, 0, grow)
             report = archive.add(self.frames, "clip", 25.0, settings)
-        seconds = time.perf_counter() - start
-        row = ScaleRow(report.info.session, round(seconds, 4), report.info.psnr, report.bytes, report.file_bytes)
-        return row, seconds
+        seconds = round(time.perf_counter() - start, 4)
+        return ScaleRow(report.info.session, seconds, report.info.psnr, report.bytes, report.file_bytes)
 
     def timed_add(self, session: int) -> ScaleRow:
         """Add session ``session``; at the two measured points, also ``repeats - 1`` adds to copies."""
@@ -84,11 +83,10 @@ class ScaleRun:
             copy = self.path.with_name("copy.nrc")
             for _ in range(self.settings.repeats - 1):
                 shutil.copyfile(self.path, copy)
-                times.append(self.add(copy)[1])
+                times.append(self.add(copy).add_seconds)
                 copy.unlink()
-        row, seconds = self.add(self.path)
-        times.append(seconds)
-        return ScaleRow(row.session, round(statistics.median(times), 4), row.psnr, row.bytes, row.file_bytes)
+        row = self.add(self.path)
+        return replace(row, add_seconds=round(statistics.median([*times, row.add_seconds]), 4))
 
     def time_decode(self) -> None:
         """Median time to open the archive for session 1 and decode it, now."""
@@ -105,9 +103,7 @@ class ScaleRun:
                 on_session(session)
             try:
                 self.rows.append(self.timed_add(session))
-            except InputError as exc:
-                if "is full" not in str(exc):
-                    raise
+            except ArchiveFullError:
                 self.full_at = session
                 break
             if session == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nrcodec.errors import FormatError, InputError
+from nrcodec.errors import ArchiveFullError, FormatError, InputError
 from nrcodec.format.lock import PendingAppend
 from nrcodec.video.damage import SessionCheck, Status
 from nrcodec.video.records import CapacityReport
@@ -116,9 +116,8 @@ nothing of its own (it would only reuse frozen weights)."""
 def has_room(path: Path, sessions: int, capacity: CapacityReport) -> None:
     """Refuse, before any training, to add a session to a full supernet (a grow archive never fills)."""
     if capacity.weights and capacity.used >= FULL:
-        raise InputError(
+        raise ArchiveFullError(
             f"{path} is full: its {sessions} session{'s' * (sessions != 1)} froze {capacity.used:.2%} of the "
-            "supernet's weights, "
-            "so a new session would learn nothing of its own; add the video to a new archive (a grow "
-            "archive, the default, never fills up)"
+            "supernet's weights, so a new session would learn nothing of its own; add the video to a new "
+            "archive (a grow archive, the default, never fills up)"
         )
