@@ -59,6 +59,11 @@ class Budget:
             return max(done / self.warmup, 0.01)
         return 0.5 * (1 + math.cos(math.pi * (done - self.warmup) / max(1e-9, 1 - self.warmup)))
 
+    def elapsed(self, start: float, world: parallel.World) -> float:
+        """Seconds since ``start``; rank 0's, broadcast, only where a time budget needs every rank
+        to agree (an epoch budget ignores the clock, so no collective is spent on it)."""
+        return parallel.elapsed(start, world) if self.seconds else time.perf_counter() - start
+
     def over(self, epoch: int, elapsed: float) -> bool:
         """Whether training ends after ``epoch`` epochs that took ``elapsed`` seconds."""
         return elapsed >= self.seconds if self.seconds else epoch >= self.epochs
@@ -130,12 +135,12 @@ def train_session(
     generator = torch.Generator().manual_seed(settings.seed * 1000 + ctx.session)
     start = time.perf_counter()
     step = epoch = 0
-    while not budget.over(epoch, parallel.elapsed(start, world)):
+    while not budget.over(epoch, budget.elapsed(start, world)):
         epoch += 1
         order = torch.randperm(ctx.num_frames, generator=generator)
         sums = [0.0, 0.0]
         for i in range(0, ctx.num_frames, ctx.batch_size):
-            elapsed = parallel.elapsed(start, world)
+            elapsed = budget.elapsed(start, world)
             ctx.progress = budget.fraction(step, elapsed)
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * budget.lr_factor(step, elapsed)
