@@ -81,7 +81,8 @@ class TrainSettings:
     ``precision`` (bf16 autocast: the stored integers, not the training arithmetic, define the
     decode), through ``torch.compile`` when ``compile``. An image
     codec runs ``steps`` batches of random ``crop``-pixel crops minimising R + ``lmbda``·D, its
-    entropy model's quantiles learning at ``aux_lr``.
+    entropy model's quantiles learning at ``aux_lr``; a codec with quality levels trains level i
+    at λ = ``ladder[i]`` (each crop draws its level).
     """
 
     epochs: int = 0
@@ -99,6 +100,7 @@ class TrainSettings:
     weight_bits: int = 5
     precision: str = "fp32"
     compile: bool = False
+    ladder: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         checks = (
@@ -113,6 +115,7 @@ class TrainSettings:
             (math.isfinite(self.lmbda) and self.lmbda > 0, "lambda must be > 0"),
             (self.crop >= 1, "crop must be >= 1 pixel"),
             (math.isfinite(self.aux_lr) and self.aux_lr > 0, "aux learning rate must be > 0"),
+            (all(math.isfinite(v) and v > 0 for v in self.ladder), "every lambda of the ladder must be > 0"),
         )
         for ok, message in checks:
             if not ok:
@@ -150,6 +153,7 @@ class TrainSettings:
             "lr": self.lr,
             "seed": self.seed,
             "loss": "bpp + lambda * MSE(0..255)",
+            **({"ladder": list(self.ladder)} if self.ladder else {}),
         }
 
 

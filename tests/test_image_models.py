@@ -94,7 +94,7 @@ def test_the_architecture_entry_is_read_and_fingerprinted(shipped_bytes: bytes) 
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"model": "hyperprior", "params": {}}, "unknown image model 'hyperprior'"),
+        ({"model": "cheng2020", "params": {}}, "unknown image model 'cheng2020'"),
         ({"model": 3}, "architecture entry is malformed"),
         ({"model": "factorized", "params": {"width": "64", "affine": False}}, "hyper-parameter 'width'"),
         ({"model": "factorized", "params": {"width": 64, "affine": 1}}, "hyper-parameter 'affine'"),

@@ -14,8 +14,10 @@ from nrcodec.cli.render import step_bar
 from nrcodec.errors import FormatError, InputError, UsageError
 from nrcodec.format.atomic import commit_bytes
 from nrcodec.image import ADAPT_MODES, DEFAULT_CODEC, Codec, TrainSettings, adapt, decode_image, encode_image
+from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.evaluate import psnr
-from nrcodec.image.train import parent_lambda, train_codec
+from nrcodec.image.models import DEFAULT_MODEL, MODELS, architecture_for, default_ladder
+from nrcodec.image.train import parent_settings, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
 
 CodecOption = Annotated[
@@ -37,16 +39,43 @@ def _load_codec(path: Path | None) -> Codec:
     return Codec.load(path)
 
 
+def _ladder(text: str | None, model: str) -> tuple[float, ...]:
+    """``--lambdas`` as numbers; the model's default ladder when not given."""
+    if text is None:
+        return default_ladder(model)
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--lambdas must be numbers separated by commas, not {text!r}") from None
+    if any(not v > 0 for v in values):
+        raise UsageError("every value of --lambdas must be > 0")
+    return values
+
+
 @app.command("train-image-codec")
 def train_image_codec(
     out: Annotated[Path, typer.Argument(metavar="CODEC", help="Codec file (.nic) to write.")],
     images: ImagesOption,
-    lmbda: Annotated[float, typer.Option("--lambda", min=0.0, help="λ in bpp + λ·MSE (0..255 scale).")] = 0.01,
+    model: Annotated[str, typer.Option("--model", help=f"Image model: {', '.join(sorted(MODELS))}.")] = DEFAULT_MODEL,
+    lambdas: Annotated[
+        str | None,
+        typer.Option(
+            "--lambdas",
+            help="λ of each quality level, lowest first (bpp + λ·MSE on the 0..255 scale); one value for a "
+            "single-rate model.",
+            show_default="the model's ladder",
+        ),
+    ] = None,
     steps: StepsOption = 2000,
     crop: CropOption = 256,
     batch: BatchOption = 8,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 3e-4,
     seed: SeedOption = 0,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Save the run here as it goes, and resume from it if it exists."),
+    ] = None,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between saves.")] = 200,
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     force: ForceOption = False,
@@ -54,21 +83,32 @@ def train_image_codec(
 ) -> None:
     """Train a base image codec (version 0) from scratch on a directory of images."""
     with user_errors():
+        if model not in MODELS:
+            raise UsageError(f"unknown --model {model!r} (choose {', '.join(sorted(MODELS))})")
+        ladder = _ladder(lambdas, model)
         check_output(out, replaces="a codec file (every bitstream coded with it needs it)", force=force)
-        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
+        if checkpoint is not None:
+            check_output(checkpoint, [out])
+        settings = TrainSettings(
+            lmbda=ladder[0], ladder=ladder if len(ladder) > 1 else (), steps=steps, crop=crop, batch_size=batch,
+            lr=lr, seed=seed,
+        )  # fmt: skip
+        architecture = architecture_for(model, len(ladder))
         where = compute_on(device, threads)
         pictures = read_images(images)
         start = time.perf_counter()
+        resumable = Checkpoint(checkpoint, checkpoint_every) if checkpoint else None
         with step_bar("training", steps) as progress:
-            codec = train_codec(pictures, settings, progress, where)
+            codec = train_codec(pictures, settings, progress, where, architecture, resumable)
         codec.save(out)
         base = codec.versions[0]
         report = {
             "version": 0,
             "fingerprint": base.fingerprint,
+            "architecture": base.architecture.to_json(),
             "images": len(pictures),
             "steps": steps,
-            "lambda": lmbda,
+            "lambdas": list(ladder),
             "train_bpp": base.info["train"]["bpp"],
             "bytes": len(codec.to_bytes()),
             "seconds": round(time.perf_counter() - start, 2),
@@ -78,7 +118,7 @@ def train_image_codec(
             emit_json(report)
         else:
             typer.echo(
-                f"{out}: version 0 ({base.fingerprint}), {report['bytes']} bytes, "
+                f"{out}: version 0 ({base.fingerprint}, {base.architecture}), {report['bytes']} bytes, "
                 f"trained {steps} steps on {len(pictures)} images in {report['seconds']} s"
             )
 
@@ -112,8 +152,7 @@ def adapt_domain(
             check_output(output, [codec_path], replaces="a codec file", force=force)
         where = compute_on(device, threads)
         codec = Codec.load(codec_path)
-        lmbda = parent_lambda(codec, parent)
-        settings = TrainSettings(lmbda=lmbda, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
+        settings = parent_settings(codec, parent, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
         pictures = read_images(images)
         with step_bar(f"adapting ({mode})", steps) as progress:
             result = adapt(codec, pictures, mode, parent, settings, progress, device=where)
@@ -146,6 +185,16 @@ def encode_image_command(
     version: Annotated[
         int | None, typer.Option("--version", min=0, help="Codec version to code with.", show_default="newest")
     ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(
+            "-q",
+            "--quality",
+            min=1,
+            help="Quality level: 1 = smallest file; `nrcodec info CODEC` lists the levels.",
+            show_default="4 of 6",
+        ),
+    ] = None,
     threads: ThreadsOption = None,
     json_out: JsonFlag = False,
 ) -> None:
@@ -155,13 +204,14 @@ def encode_image_command(
         compute_on("cpu", threads)
         codec = _load_codec(codec_path)
         rgb = read_image(image)
-        encoded = encode_image(codec, rgb, version)
+        encoded = encode_image(codec, rgb, version, quality)
         try:
             commit_bytes(output, encoded.data)
         except OSError as exc:
             raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
         report = {
             "version": encoded.version,
+            "quality": encoded.quality or None,
             "bytes": len(encoded.data),
             "bpp": encoded.bpp,
             "width": encoded.width,
@@ -175,7 +225,8 @@ def encode_image_command(
         else:
             typer.echo(
                 f"{output}: {report['bytes']} bytes, {report['bpp']:.4f} bpp, "
-                f"{report['psnr']:.2f} dB (version {encoded.version})"
+                f"{report['psnr']:.2f} dB (version {encoded.version}"
+                + (f", quality {encoded.quality})" if encoded.quality else ")")
             )
 
 

@@ -89,12 +89,21 @@ def _print_codec(desc: CodecInfo) -> None:
             v["mode"],
             v["fingerprint"],
             _text(v["images"]),
-            _text(v["lambda"]),
+            _lambdas(v["levels"]),
             _text(v["steps"]),
             "-" if v["added_parameters"] is None else f"{v['added_parameters']:,}",
             human_bytes(v["bytes"]),
         )
     out.print(table)
+    levels = desc.versions[0].levels()
+    if levels[0]["quality"] is not None:
+        default = next(level["quality"] for level in levels if level["default"])
+        out.print(f"quality levels 1 (smallest file) to {len(levels)} (best), default {default}; λ listed per level")
+
+
+def _lambdas(levels: list[dict[str, object]]) -> str:
+    """λ of each level, lowest quality first."""
+    return ", ".join(_text(level["lambda"]) for level in levels)
 
 
 def _print_bitstream(desc: BitstreamInfo) -> None:
@@ -103,7 +112,8 @@ def _print_bitstream(desc: BitstreamInfo) -> None:
         escape(
             f"{desc.path}: image bitstream, {s.width}x{s.height}, {desc.file_bytes} bytes ({desc.bpp:.4f} bpp), "
             f"codec version {s.version} ({s.version_fingerprint}) of codec {s.codec_fingerprint}, "
-            f"latent {s.channels}x{s.latent_height}x{s.latent_width}"
+            + (f"quality {s.quality}, " if s.quality else "")
+            + f"latent {s.channels}x{s.latent_height}x{s.latent_width}"
         )
     )
 

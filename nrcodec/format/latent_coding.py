@@ -1,4 +1,4 @@
-"""Per-channel entropy coding of integer latents into one ANS stream, with an escape.
+"""Entropy coding of integer latents, in groups under one table each, into one ANS stream, with an escape.
 
 Each channel has a :class:`FrequencyTable` whose *last* entry is the escape symbol: a value
 ``low <= v < high`` (``high`` being the table's last index) is coded as itself, anything else as
@@ -44,53 +44,71 @@ def encode_channels(symbols: np.ndarray, tables: list[FrequencyTable]) -> bytes:
     symbols = np.asarray(symbols, dtype=np.int64)
     if symbols.ndim != 2 or symbols.shape[0] != len(tables):
         raise ValueError("symbols must be (channels, n) with one table per channel")
-    if symbols.size == 0:
+    return encode_groups(list(symbols), tables)
+
+
+def decode_channels(data: bytes, tables: list[FrequencyTable], count: int, where: str) -> np.ndarray:
+    """Decode ``count`` values per channel coded by :func:`encode_channels`; shape (channels, count)."""
+    return np.stack(decode_groups(data, tables, [count] * len(tables), where)).reshape(len(tables), count)
+
+
+def _bounds(tables: list[FrequencyTable], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per symbol of the concatenated groups: the lowest and highest value its table codes directly."""
+    lows = np.repeat(np.array([t.low for t in tables], dtype=np.int64), sizes)
+    highs = np.repeat(np.array([table_range(t)[1] for t in tables], dtype=np.int64), sizes)
+    return lows, highs
+
+
+def encode_groups(groups: list[np.ndarray], tables: list[FrequencyTable]) -> bytes:
+    """Code one array of integers per table (any lengths) into one ANS stream."""
+    if len(groups) != len(tables):
+        raise ValueError("one group of symbols per table")
+    sizes = [int(np.size(g)) for g in groups]
+    if sum(sizes) == 0:
         return b""
+    symbols = np.concatenate([np.asarray(g, dtype=np.int64).reshape(-1) for g in groups])
     if np.abs(symbols).max() >= 1 << (MAX_ESCAPE_BITS - 1):
         raise ValueError(f"latent values must stay below 2**{MAX_ESCAPE_BITS - 1} in magnitude")
-    lows = np.array([table_range(t)[0] for t in tables], dtype=np.int64)[:, None]
-    highs = np.array([table_range(t)[1] for t in tables], dtype=np.int64)[:, None]
+    lows, highs = _bounds(tables, sizes)
     escaped = (symbols < lows) | (symbols > highs)
     direct = np.where(escaped, highs + 1, symbols) - lows
-    esc_values = symbols[escaped]
-    side, nbits, rest = _overflow(
-        esc_values, np.broadcast_to(lows, symbols.shape)[escaped], np.broadcast_to(highs, symbols.shape)[escaped]
-    )
+    side, nbits, rest = _overflow(symbols[escaped], lows[escaped], highs[escaped])
     uniform = constriction.stream.model.Uniform()
     coder = constriction.stream.stack.AnsCoder()
     wide = nbits > 1
     if wide.any():
         coder.encode_reverse(rest[wide].astype(np.int32), uniform, (1 << (nbits[wide] - 1)).astype(np.int32))
-    if esc_values.size:
+    if side.size:
         heads = np.stack([side, nbits - 1], axis=1).ravel().astype(np.int32)
-        sizes = np.tile(np.array(_HEADER_SIZES, dtype=np.int32), esc_values.size)
-        coder.encode_reverse(heads, uniform, sizes)
-    for channel in reversed(range(len(tables))):
-        coder.encode_reverse(direct[channel].astype(np.int32), _categorical(tables[channel]))
+        coder.encode_reverse(heads, uniform, np.tile(np.array(_HEADER_SIZES, dtype=np.int32), side.size))
+    ends = np.cumsum(sizes)
+    for group in reversed(range(len(tables))):
+        if sizes[group]:
+            part = direct[ends[group] - sizes[group] : ends[group]]
+            coder.encode_reverse(part.astype(np.int32), _categorical(tables[group]))
     return coder.get_compressed().astype("<u4").tobytes()
 
 
-def decode_channels(data: bytes, tables: list[FrequencyTable], count: int, where: str) -> np.ndarray:
-    """Decode ``count`` values per channel coded by :func:`encode_channels`; shape (channels, count)."""
-    if count == 0 or not tables:
+def decode_groups(data: bytes, tables: list[FrequencyTable], sizes: list[int], where: str) -> list[np.ndarray]:
+    """Decode what :func:`encode_groups` coded, ``sizes[i]`` values under ``tables[i]``."""
+    if sum(sizes) == 0:
         if data:
             raise FormatError(f"{where}: coded latents where none were expected")
-        return np.zeros((len(tables), count), dtype=np.int64)
+        return [np.zeros(0, dtype=np.int64) for _ in tables]
     if not data or len(data) % 4:
         raise FormatError(f"{where}: coded latents have {len(data)} bytes, not a whole number of words")
     uniform = constriction.stream.model.Uniform()
     try:
         coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
-        rows = [coder.decode(_categorical(t), count).astype(np.int64) for t in tables]
-        direct = np.stack(rows)
-        esc_index = np.array([len(t.counts) - 1 for t in tables], dtype=np.int64)[:, None]
-        escaped = direct == esc_index
-        n_esc = int(escaped.sum())
-        lows = np.array([t.low for t in tables], dtype=np.int64)[:, None]
+        rows = [coder.decode(_categorical(t), n).astype(np.int64) for t, n in zip(tables, sizes) if n]
+        direct = np.concatenate(rows)
+        lows, highs = _bounds(tables, sizes)
+        escaped = direct == highs + 1 - lows
         values = direct + lows
+        n_esc = int(escaped.sum())
         if n_esc:
-            sizes = np.tile(np.array(_HEADER_SIZES, dtype=np.int32), n_esc)
-            heads = coder.decode(uniform, sizes).astype(np.int64).reshape(n_esc, 2)
+            sizes_h = np.tile(np.array(_HEADER_SIZES, dtype=np.int32), n_esc)
+            heads = coder.decode(uniform, sizes_h).astype(np.int64).reshape(n_esc, 2)
             nbits = heads[:, 1] + 1
             if nbits.max() > MAX_ESCAPE_BITS:
                 raise FormatError(f"{where}: an escaped latent announces more than {MAX_ESCAPE_BITS} bits")
@@ -99,11 +117,9 @@ def decode_channels(data: bytes, tables: list[FrequencyTable], count: int, where
             if wide.any():
                 rest[wide] = coder.decode(uniform, (1 << (nbits[wide] - 1)).astype(np.int32))
             dist = rest + (1 << (nbits - 1))
-            highs = np.broadcast_to(lows + esc_index - 1, values.shape)[escaped]
-            low_b = np.broadcast_to(lows, values.shape)[escaped]
-            values[escaped] = np.where(heads[:, 0] == 1, highs + dist, low_b - dist)
+            values[escaped] = np.where(heads[:, 0] == 1, highs[escaped] + dist, lows[escaped] - dist)
     except ValueError as exc:
         raise FormatError(f"{where}: coded latents are malformed ({exc})") from None
     if not coder.is_empty():
         raise FormatError(f"{where}: coded latents do not match the codec's tables (bytes left over)")
-    return values
+    return np.split(values, np.cumsum(sizes)[:-1])

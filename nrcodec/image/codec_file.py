@@ -14,8 +14,8 @@ The architecture is ``"architecture": {"model": <registered name>, "params": {<h
 such entry but top-level ``width`` and ``affine``: they are the ``factorized`` model with those
 hyper-parameters, and their fingerprint covers the layout as they wrote it.
 
-Blobs: ``tensors`` (safetensors bytes of float32 tensors) and ``tables`` (the integer frequency
-tables of the latent channels, last entry of each being the escape). Adding a version appends a
+Blobs: ``tensors`` (safetensors bytes of float32 or float16 tensors, read as float32) and ``tables``
+(the model's integer frequency tables, last entry of each being the escape). Adding a version appends a
 chunk, so the bytes of earlier versions never change. The fingerprint of a version hashes its
 parent's fingerprint, its layout and both blobs; readers recompute and check it.
 """
@@ -88,18 +88,18 @@ class Version:
         return digest.hexdigest()[: 2 * FINGERPRINT_BYTES]
 
     def tables(self) -> list[FrequencyTable]:
-        channels = self.architecture.params.latent_channels
-        return unpack_tables(self.tables_blob, channels, f"version {self.id} tables")
+        count = self.architecture.params.table_count
+        return unpack_tables(self.tables_blob, count, f"version {self.id} tables")
 
 
 def pack_tables(tables: list[FrequencyTable]) -> bytes:
     return pack_uvarints([len(tables)]) + b"".join(t.to_bytes() for t in tables)
 
 
-def unpack_tables(data: bytes, channels: int, where: str) -> list[FrequencyTable]:
+def unpack_tables(data: bytes, expected: int, where: str) -> list[FrequencyTable]:
     (count,), pos = unpack_uvarints(data, 1, where)
-    if count != channels:
-        raise FormatError(f"{where}: {count} tables for {channels} latent channels")
+    if count != expected:
+        raise FormatError(f"{where}: {count} tables where the model codes with {expected}")
     tables = []
     for channel in range(count):
         table, pos = FrequencyTable.from_bytes(data, f"{where}, channel {channel}", pos)
@@ -113,8 +113,11 @@ def unpack_tables(data: bytes, channels: int, where: str) -> list[FrequencyTable
     return tables
 
 
-def pack_tensors(tensors: dict[str, torch.Tensor]) -> bytes:
-    return save_tensors({k: v.detach().to(torch.float32).contiguous().cpu() for k, v in sorted(tensors.items())})
+STORED_DTYPES = (torch.float32, torch.float16)
+
+
+def pack_tensors(tensors: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32) -> bytes:
+    return save_tensors({k: v.detach().to(dtype).contiguous().cpu() for k, v in sorted(tensors.items())})
 
 
 def _unpack_tensors(data: bytes, where: str) -> dict[str, torch.Tensor]:
@@ -123,11 +126,11 @@ def _unpack_tensors(data: bytes, where: str) -> dict[str, torch.Tensor]:
     except SafetensorError as exc:
         raise FormatError(f"{where}: parameters are malformed ({exc})") from None
     for name, tensor in tensors.items():
-        if tensor.dtype != torch.float32:
-            raise FormatError(f"{where}: parameter {name!r} is {tensor.dtype}, expected float32")
+        if tensor.dtype not in STORED_DTYPES:
+            raise FormatError(f"{where}: parameter {name!r} is {tensor.dtype}, expected float32 or float16")
         if not torch.isfinite(tensor).all():
             raise FormatError(f"{where}: parameter {name!r} holds non-finite values")
-    return tensors
+    return {name: tensor.to(torch.float32) for name, tensor in tensors.items()}
 
 
 @functools.lru_cache(maxsize=16)

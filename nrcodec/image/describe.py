@@ -13,6 +13,7 @@ from typing import Any
 from nrcodec.format import image_bitstream
 from nrcodec.format.chunks import read_chunks
 from nrcodec.image import codec_file
+from nrcodec.image.codec import default_quality
 from nrcodec.image.codec_file import Version
 
 
@@ -22,6 +23,17 @@ class VersionInfo:
 
     version: Version
     bytes: int
+
+    def levels(self) -> list[dict[str, Any]]:
+        """The quality levels (``--quality``) with the λ each was trained at; one entry for a
+        codec of a single rate (quality null)."""
+        count = self.version.architecture.params.level_count
+        ladder = self.version.info.get("ladder") or [self.version.info.get("lambda")]
+        default = default_quality(count)
+        if count == 1:
+            return [{"quality": None, "lambda": ladder[0], "default": True}]
+        lambdas = ladder if len(ladder) == count else [None] * count
+        return [{"quality": q, "lambda": lambdas[q - 1], "default": q == default} for q in range(1, count + 1)]
 
     def to_json(self) -> dict[str, Any]:
         v, info = self.version, self.version.info
@@ -33,6 +45,7 @@ class VersionInfo:
             "architecture": v.architecture.to_json(),
             "images": info.get("images"),
             "lambda": info.get("lambda"),
+            "levels": self.levels(),
             "steps": info.get("steps"),
             "added_parameters": info.get("added_parameters"),
             "bytes": self.bytes,
@@ -75,8 +88,9 @@ class BitstreamInfo:
         return {
             "path": str(self.path),
             "kind": "bitstream",
-            "format_version": image_bitstream.FORMAT_VERSION,
+            "format_version": image_bitstream.LADDER_FORMAT_VERSION if s.quality else image_bitstream.FORMAT_VERSION,
             "file_bytes": self.file_bytes,
+            "quality": s.quality or None,
             "width": s.width,
             "height": s.height,
             "bpp": self.bpp,

@@ -7,14 +7,18 @@ examples DANICE builds on. Quantiles get their own optimizer.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
 from nrcodec.errors import InputError
+from nrcodec.image.checkpoint import Checkpoint, RunState, resume, save
 from nrcodec.image.codec import Codec
 from nrcodec.image.evaluate import measure
 from nrcodec.image.models import Architecture
@@ -54,25 +58,85 @@ class _Crops:
         return torch.stack(out).float() / 255.0
 
 
-def _optimizers(
-    trainable: Trainable, settings: TrainSettings
-) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, torch.optim.Optimizer]:
-    """Adam on the transforms (cosine-decayed), faster on the densities; its own Adam on the quantiles."""
+WARMUP_STEPS = 0.02
+"""Share of the steps over which the learning rate ramps up linearly (a fresh GDN network is fragile)."""
+
+
+def _optimizers(trainable: Trainable, settings: TrainSettings) -> dict[str, torch.optim.Optimizer]:
+    """Adam on the transforms, faster on the densities; its own Adam on the quantiles."""
     model = trainable.model
     params = trainable.parameters()
     densities = [p for p in params if any(p is q for q in model.entropy.parameters())]
     others = [p for p in params if not any(p is q for q in densities)]
-    optimizer = torch.optim.Adam(
+    main = torch.optim.Adam(
         [{"params": others}, {"params": densities, "lr": settings.lr * ENTROPY_LR_SCALE}], lr=settings.lr
     )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * s / max(1, settings.steps)))
-    )
-    return optimizer, schedule, torch.optim.Adam([model.entropy.quantiles], lr=settings.aux_lr)
+    return {"main": main, "aux": torch.optim.Adam([model.entropy.quantiles], lr=settings.aux_lr)}
+
+
+def _set_learning_rate(optimizer: torch.optim.Optimizer, settings: TrainSettings, step: int) -> None:
+    """Linear warm-up, then cosine from the peak down to a tenth of it at the last step."""
+    warmup = max(1, round(WARMUP_STEPS * settings.steps))
+    if step < warmup:
+        factor = (step + 1) / warmup
+    else:
+        factor = 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(1, settings.steps - warmup)))
+    peaks = (settings.lr, settings.lr * ENTROPY_LR_SCALE)
+    for group, peak in zip(optimizer.param_groups, peaks, strict=True):
+        group["lr"] = peak * factor
 
 
 def _psnr(mse: float) -> float:
     return 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
+
+
+def ladder_of(settings: TrainSettings, levels: int) -> torch.Tensor:
+    """The λ of each quality level: the settings' ladder, or ``lmbda`` for a single-level model."""
+    ladder = settings.ladder or (settings.lmbda,)
+    if len(ladder) != levels:
+        raise InputError(f"the model has {levels} quality levels but {len(ladder)} lambdas were given")
+    return torch.tensor(ladder, dtype=torch.float32)
+
+
+@dataclass
+class _Window:
+    """Running means of the last WINDOW steps: bpp, MSE and loss."""
+
+    rows: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def add(self, bpp: float, mse: float, loss: float) -> None:
+        self.rows = [*self.rows[1 - WINDOW :], (bpp, mse, loss)]
+
+    def means(self) -> tuple[float, float, float]:
+        if not self.rows:
+            return math.nan, math.nan, math.nan
+        bpp, mse, loss = np.mean(self.rows, axis=0)
+        return float(bpp), float(mse), float(loss)
+
+
+def _step(
+    trainable: Trainable,
+    optimizers: dict[str, torch.optim.Optimizer],
+    x: torch.Tensor,
+    lambdas: torch.Tensor,
+    generator: np.random.Generator,
+) -> tuple[float, float, float]:
+    """One optimisation step on a batch, each crop at a random level; returns (bpp, MSE, loss)."""
+    model = trainable.model
+    levels = torch.from_numpy(generator.integers(len(lambdas), size=x.shape[0])).to(x.device)
+    x_hat, bits = model(x, levels)
+    bpp = bits / (x.shape[2] * x.shape[3])
+    mse = torch.mean((x_hat - x) ** 2, dim=(1, 2, 3)) * 255.0**2
+    loss = torch.mean(bpp + lambdas.to(x.device)[levels] * mse)
+    optimizers["main"].zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trainable.parameters(), 1.0)
+    optimizers["main"].step()
+    trainable.restore_frozen()
+    optimizers["aux"].zero_grad()
+    model.entropy.aux_loss().backward()
+    optimizers["aux"].step()
+    return bpp.mean().item(), mse.mean().item(), loss.item()
 
 
 def fit(
@@ -81,39 +145,65 @@ def fit(
     settings: TrainSettings,
     progress: Progress | None = None,
     device: Device = "cpu",
+    checkpoint: Checkpoint | None = None,
 ) -> dict[str, float]:
-    """Minimise R + λ·D on random crops; returns the mean bpp, MSE and loss of the last steps."""
+    """Minimise R + λ·D on random crops; returns the mean bpp, MSE and loss of the last steps.
+
+    With a ``checkpoint``, the run resumes from it when it exists and saves to it every
+    ``checkpoint.every`` steps and at its end (so the same command then finishes at once). An
+    interrupted run resumes from its last save: a step cut in half is never saved."""
     torch.manual_seed(settings.seed)
-    model = trainable.model.to(device).train()
+    model = trainable.model.to(device).train().to(memory_format=torch.channels_last)
     crops = _Crops(images, settings.crop, settings.seed, model.stride)
+    lambdas = ladder_of(settings, model.levels)
     trainable.frozen = {k: (m.to(device), v.to(device)) for k, (m, v) in trainable.frozen.items()}
-    optimizer, schedule, aux = _optimizers(trainable, settings)
-    window: list[tuple[float, float, float]] = []
+    optimizers = _optimizers(trainable, settings)
+    run = RunState(model, optimizers, crops.rng, _identity(trainable, images, settings))
+    done = resume(checkpoint, run) if checkpoint else 0
+    window = _Window()
     start = time.perf_counter()
-    for step in range(settings.steps):
-        x = crops.batch(settings.batch_size).to(device)
-        x_hat, likelihoods = model(x)
-        bpp = -torch.log2(likelihoods).sum() / (x.shape[0] * x.shape[2] * x.shape[3])
-        mse = torch.mean((x_hat - x) ** 2) * 255.0**2
-        loss = bpp + settings.lmbda * mse
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        trainable.restore_frozen()
-        aux.zero_grad()
-        model.entropy.aux_loss().backward()
-        aux.step()
-        window = [*window[1 - WINDOW :], (bpp.item(), mse.item(), loss.item())]
-        if progress is not None:
-            bpp_m, mse_m, loss_m = np.mean(window, axis=0)
-            elapsed = time.perf_counter() - start
-            progress(StepReport(step + 1, settings.steps, float(loss_m), _psnr(mse_m), elapsed, float(bpp_m)))
-    model.cpu()
+    saved = done
+    try:
+        for step in range(done, settings.steps):
+            _set_learning_rate(optimizers["main"], settings, step)
+            x = crops.batch(settings.batch_size).to(device).contiguous(memory_format=torch.channels_last)
+            window.add(*_step(trainable, optimizers, x, lambdas, crops.rng))
+            if checkpoint and ((step + 1) % checkpoint.every == 0 or step + 1 == settings.steps):
+                save(checkpoint, run, step + 1)
+                saved = step + 1
+            if progress is not None:
+                bpp_m, mse_m, loss_m = window.means()
+                elapsed = time.perf_counter() - start
+                progress(StepReport(step + 1, settings.steps, loss_m, _psnr(mse_m), elapsed, bpp_m))
+    except KeyboardInterrupt:
+        if checkpoint and os.path.exists(checkpoint.path):
+            raise TrainingStopped(
+                f"interrupted; the same command resumes from step {saved} ({checkpoint.path})"
+            ) from None
+        raise
+    model.cpu().to(memory_format=torch.contiguous_format)
     trainable.frozen = {k: (m.cpu(), v.cpu()) for k, (m, v) in trainable.frozen.items()}
-    bpp_m, mse_m, loss_m = np.mean(window, axis=0) if window else (math.nan, math.nan, math.nan)
-    return {"bpp": float(bpp_m), "mse": float(mse_m), "loss": float(loss_m)}
+    bpp_m, mse_m, loss_m = window.means()
+    return {"bpp": bpp_m, "mse": mse_m, "loss": loss_m}
+
+
+class TrainingStopped(InputError):
+    """A checkpointed run was interrupted; its state is saved and it can be resumed."""
+
+
+def _identity(trainable: Trainable, images: list[np.ndarray], settings: TrainSettings) -> dict[str, Any]:
+    """What makes a run this run: architecture, mode, settings and the training images (hashed)."""
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(repr(image.shape).encode())
+        digest.update(np.ascontiguousarray(image).tobytes())
+    return {
+        "architecture": trainable.model.architecture.to_json(),
+        "mode": trainable.mode,
+        "parent": trainable.parent,
+        "settings": settings.codec_json(len(images)),
+        "images_sha256": digest.hexdigest(),
+    }
 
 
 def train_codec(
@@ -122,10 +212,11 @@ def train_codec(
     progress: Progress | None = None,
     device: Device = "cpu",
     architecture: Architecture | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Codec:
     """Train a base codec (version 0) from scratch (default architecture: the shipped codec's)."""
     trainable = new_base(architecture, seed=settings.seed)
-    stats = fit(trainable, images, settings, progress, device)
+    stats = fit(trainable, images, settings, progress, device, checkpoint)
     return Codec.create(finalize(trainable, dict(settings.codec_json(len(images)), train=stats)))
 
 
@@ -153,7 +244,7 @@ def adapt(
     """Add a version of ``codec`` adapted to ``images``; the codec is changed in memory only.
 
     With ``report``, rate and PSNR on ``images`` are measured before and after (real bytes)."""
-    settings = settings or TrainSettings(lmbda=parent_lambda(codec, parent), lr=1e-4, steps=500)
+    settings = settings or parent_settings(codec, parent)
     trainable = prepare(codec, parent, mode, settings.seed)
     before = measure(codec, parent, images) if report else {}
     stats = fit(trainable, images, settings, progress, device)
@@ -164,7 +255,11 @@ def adapt(
     )
 
 
-def parent_lambda(codec: Codec, parent: int) -> float:
-    """The λ a version was trained with: adaptations keep their parent's rate-distortion trade-off."""
-    value = codec.version(parent).info.get("lambda")
-    return float(value) if isinstance(value, int | float) else TrainSettings.lmbda
+def parent_settings(codec: Codec, parent: int, **overrides: Any) -> TrainSettings:
+    """Settings that keep a version's rate-distortion trade-offs: its λ, or its whole ladder."""
+    info = codec.version(parent).info
+    value = info.get("lambda")
+    lmbda = float(value) if isinstance(value, int | float) else TrainSettings.lmbda
+    ladder = info.get("ladder")
+    rungs = tuple(float(v) for v in ladder) if isinstance(ladder, list) else ()
+    return TrainSettings(**{"lmbda": lmbda, "ladder": rungs, "lr": 1e-4, "steps": 500, **overrides})

@@ -131,20 +131,23 @@ def finalize(trainable: Trainable, info: dict[str, Any]) -> Version:
     model = trainable.model.cpu().eval()
     settle_quantiles(model)
     trainable.restore_frozen()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(param.to(model.STORE_DTYPE).float())
     stored = {}
     params = dict(model.named_parameters())
     for name, kind in trainable.kinds.items():
         value = params[name].detach()
         stored[name] = value[~trainable.frozen[name][0]] if kind == "grow" else value
     added = sum(t.numel() for t in stored.values())
-    tables = model.entropy.integer_tables()
+    tables = model.integer_tables()
     return Version(
         id=-1,
         parent=trainable.parent,
         mode=trainable.mode,
         architecture=model.architecture,
         kinds=dict(trainable.kinds),
-        tensors_blob=pack_tensors(stored),
+        tensors_blob=pack_tensors(stored, model.STORE_DTYPE),
         tables_blob=pack_tables(tables),
         info=dict(info, added_parameters=added),
     )

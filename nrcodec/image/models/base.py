@@ -72,6 +72,16 @@ class HyperParams:
     def latent_channels(self) -> int:
         raise NotImplementedError
 
+    @property
+    def table_count(self) -> int:
+        """Integer frequency tables a version of this model stores."""
+        return self.latent_channels
+
+    @property
+    def level_count(self) -> int:
+        """Quality levels one network of these hyper-parameters codes at (1: a single rate)."""
+        return 1
+
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -155,6 +165,8 @@ class ImageModel(nn.Module):
     """Name prefixes of the parameters a ``selective`` version trains and stores."""
     SELECTIVE_ADDED: ClassVar[tuple[str, ...]] = ()
     """Name prefixes of the parameters ``with_scales`` adds (a parent may lack them)."""
+    STORE_DTYPE: ClassVar[torch.dtype] = torch.float32
+    """How a codec file stores this model's parameters (they compute in float32 either way)."""
 
     entropy: EntropyBottleneck
 
@@ -166,6 +178,14 @@ class ImageModel(nn.Module):
     def architecture(self) -> Architecture:
         return Architecture(self.name, self.params)
 
+    @property
+    def levels(self) -> int:
+        return self.params.level_count
+
+    def integer_tables(self) -> list[FrequencyTable]:
+        """The integer tables a version of this model stores, frozen from its densities."""
+        return self.entropy.integer_tables()
+
     def use_tables(self, tables: list[FrequencyTable]) -> None:
         """Code with these integer tables (its version's, from the codec file) from now on."""
         self.entropy.use_tables(tables)
@@ -174,11 +194,16 @@ class ImageModel(nn.Module):
         """(channels, height, width) of the latents of an image of this size."""
         raise NotImplementedError
 
-    def compress(self, x: torch.Tensor) -> Compressed:
-        """Code one image, float (1, 3, h, w) in [0, 1] of any size."""
+    def forward(self, x: torch.Tensor, levels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training pass on images (b, 3, h, w), sides multiples of ``stride``, each at its quality
+        level (default 0): the reconstruction and the estimated bits of each image."""
         raise NotImplementedError
 
-    def decompress(self, coded: bytes, height: int, width: int) -> torch.Tensor:
+    def compress(self, x: torch.Tensor, level: int = 0) -> Compressed:
+        """Code one image, float (1, 3, h, w) in [0, 1] of any size, at a quality level."""
+        raise NotImplementedError
+
+    def decompress(self, coded: bytes, height: int, width: int, level: int = 0) -> torch.Tensor:
         """The (1, 3, height, width) reconstruction of coded latents of ``latent_shape(height, width)``."""
         raise NotImplementedError
 

@@ -49,10 +49,10 @@ class FactorizedParams(HyperParams):
         return dataclasses.replace(self, affine=True)
 
 
-def pad_image(x: torch.Tensor) -> torch.Tensor:
-    """Replicate the right and bottom edges up to a multiple of 16."""
+def pad_image(x: torch.Tensor, multiple: int = STRIDE) -> torch.Tensor:
+    """Replicate the right and bottom edges up to a multiple of ``multiple`` (16: the latent grid)."""
     h, w = x.shape[-2:]
-    ph, pw = (-h) % STRIDE, (-w) % STRIDE
+    ph, pw = (-h) % multiple, (-w) % multiple
     return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
 
@@ -108,19 +108,19 @@ class FactorizedPrior(ImageModel):
                 y = self.dec_gdn[i](y)
         return y
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(reconstruction, likelihoods): noisy latents for the rate, rounded ones (straight-through)
-        for the reconstruction, so the decoder trains on what it will really receive."""
+    def forward(self, x: torch.Tensor, levels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction, bits per image): noisy latents for the rate, rounded ones (straight-through)
+        for the reconstruction, so the decoder trains on what it will really receive. One level."""
         y = self.analysis(x)
         _, likelihoods = self.entropy(y)
         y_hat = y + (torch.round(y) - y).detach()
-        return self.synthesis(y_hat), likelihoods
+        return self.synthesis(y_hat), -torch.log2(likelihoods).sum((1, 2, 3))
 
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         return self.params.width, -(-height // STRIDE), -(-width // STRIDE)
 
     @torch.inference_mode()
-    def compress(self, x: torch.Tensor) -> Compressed:
+    def compress(self, x: torch.Tensor, level: int = 0) -> Compressed:
         height, width = x.shape[-2:]
         y_hat = quantize(self.analysis(pad_image(x)))
         bits = float(-torch.log2(self.entropy.likelihood(y_hat)).sum())
@@ -129,7 +129,7 @@ class FactorizedPrior(ImageModel):
         return Compressed(self.entropy.compress(y_hat), (channels, lat_h, lat_w), bits, x_hat)
 
     @torch.inference_mode()
-    def decompress(self, coded: bytes, height: int, width: int) -> torch.Tensor:
+    def decompress(self, coded: bytes, height: int, width: int, level: int = 0) -> torch.Tensor:
         _, lat_h, lat_w = self.latent_shape(height, width)
         return self.synthesis(self.entropy.decompress(coded, lat_h, lat_w))[..., :height, :width]
 
