@@ -19,7 +19,7 @@ from nrcodec.cli import app
 
 runner = CliRunner()
 FAST_VIDEO = ["--epochs", "1", "--max-frames", "4", "--device", "cpu"]
-FAST_IMAGE = ["--steps", "2", "--crop", "32", "--batch", "2", "--device", "cpu"]
+FAST_IMAGE = ["--steps", "2", "--crop", "64", "--batch", "2", "--device", "cpu"]
 COMPUTING = ("add-video", "decode", "eval", "train-image-codec", "adapt-domain", "encode-image", "decode-image")
 
 
@@ -119,14 +119,20 @@ def test_info_reads_all_three_kinds(tmp_path: Path, samples: Path) -> None:
 
     described = json.loads(nrcodec("info", codec, "--json").stdout)
     assert described["kind"] == "codec" and described["file_bytes"] == codec.stat().st_size
-    assert described["architecture"]["model"] == "factorized"
+    assert described["architecture"]["model"] == "hyperprior"
     versions = described["versions"]
     assert [(v["version"], v["parent"], v["mode"]) for v in versions] == [(0, None, "base"), (1, 0, "cawf")]
     assert versions[0]["images"] == len(list((samples / "images").iterdir()))
     assert sum(v["bytes"] for v in versions) == codec.stat().st_size - 6
+    levels = versions[0]["levels"]
+    assert [level["quality"] for level in levels] == [1, 2, 3, 4, 5, 6]
+    assert [level["lambda"] for level in levels] == sorted(level["lambda"] for level in levels)
+    assert [level["quality"] for level in levels if level["default"]] == [4]
+    assert versions[1]["levels"] == levels  # an adaptation keeps its parent's ladder
 
     bits = json.loads(nrcodec("info", stream, "--json").stdout)
     assert bits["kind"] == "bitstream" and (bits["width"], bits["height"]) == (112, 112)
+    assert bits["quality"] == 4 and bits["format_version"] == 2
     assert bits["version"] == 1 and bits["version_fingerprint"] == versions[1]["fingerprint"]
     assert bits["codec_fingerprint"] == versions[0]["fingerprint"]
     assert bits["bpp"] == pytest.approx(stream.stat().st_size * 8 / (112 * 112))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from nrcodec.cli import app
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
-TINY = ["--steps", "3", "--crop", "32", "--batch", "2", "--device", "cpu"]
+TINY = ["--steps", "3", "--crop", "64", "--batch", "2", "--device", "cpu"]
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:

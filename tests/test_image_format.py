@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from nrcodec.errors import ChecksumError, FormatError, TruncatedError
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.format.image_bitstream import ImageBitstream, pack_bitstream, read_bitstream
 from nrcodec.format.latent_coding import MAX_ESCAPE_BITS, decode_channels, encode_channels
+from nrcodec.nn import gaussian_conditional as gaussian
 from nrcodec.nn.entropy_bottleneck import SYMBOL_LIMIT, TABLE_PRECISION, EntropyBottleneck, quantize
 
 
@@ -72,6 +75,7 @@ def _stream(**changes: object) -> ImageBitstream:
         codec_fingerprint="00" * 8,
         version_fingerprint="11" * 8,
         version=2,
+        quality=0,
         width=33,
         height=17,
         channels=80,
@@ -85,6 +89,50 @@ def _stream(**changes: object) -> ImageBitstream:
 
 def test_bitstream_header_round_trip() -> None:
     assert read_bitstream(pack_bitstream(_stream())) == _stream()
+    assert pack_bitstream(_stream())[4:6] == b"\x01\x00"  # a codec of a single rate: format 1, as before
+    ladder = _stream(quality=5)
+    assert pack_bitstream(ladder)[4:6] == b"\x02\x00"
+    assert read_bitstream(pack_bitstream(ladder)) == ladder
+
+
+def test_a_quality_out_of_range_is_a_format_error() -> None:
+    with pytest.raises(FormatError, match="quality 65 is out of range"):
+        read_bitstream(pack_bitstream(_stream(quality=65)))
+
+
+def test_gaussian_tables_are_integer_and_match_the_discretised_gaussian() -> None:
+    tables = gaussian.integer_tables()
+    assert len(tables) == len(gaussian.SCALES)
+    for scale, table in zip(gaussian.SCALES, tables, strict=True):
+        assert sum(table.counts) == 1 << gaussian.TABLE_PRECISION and min(table.counts) >= 1
+        assert table.low == -math.ceil(gaussian.TAIL * scale)
+        values = torch.arange(table.low, table.high, dtype=torch.float64)
+        pmf = gaussian.likelihood(values, torch.zeros_like(values), torch.full_like(values, scale)).numpy()
+        stored = np.array(table.counts[:-1]) / (1 << gaussian.TABLE_PRECISION)
+        assert np.abs(stored - pmf).max() < 1e-3
+
+
+def test_each_latent_is_coded_under_the_smallest_rung_at_or_above_its_scale() -> None:
+    ladder = torch.tensor(gaussian.SCALES, dtype=torch.float64)
+    scales = torch.cat([ladder, ladder * 1.001, ladder * 0.999, torch.tensor([0.01, 1e6], dtype=torch.float64)])
+    index = gaussian.rungs(scales)
+    top = len(ladder) - 1
+    assert index[: len(ladder)].tolist() == list(range(len(ladder)))
+    assert index[len(ladder) : 2 * len(ladder)].tolist() == [min(i + 1, top) for i in range(len(ladder))]
+    assert index[2 * len(ladder) : 3 * len(ladder)].tolist() == list(range(len(ladder)))
+    assert index[-2:].tolist() == [0, top]
+
+
+def test_gaussian_coding_round_trips_with_escapes() -> None:
+    generator = torch.Generator().manual_seed(0)
+    scales = torch.exp(torch.rand(4, 9, 11, generator=generator, dtype=torch.float64) * 6 - 2)
+    symbols = torch.round(torch.randn(4, 9, 11, generator=generator, dtype=torch.float64) * scales)
+    symbols[0, 0, 0], symbols[1, 2, 3] = 10_000, -77_777  # far outside their tables: escapes
+    tables = gaussian.integer_tables()
+    data = gaussian.encode(symbols, scales, tables)
+    assert torch.equal(gaussian.decode(data, scales, tables, "test"), symbols)
+    with pytest.raises(FormatError, match="test"):
+        gaussian.decode(data[:-4], scales, tables, "test")
 
 
 def test_bitstream_defects_name_what_is_wrong() -> None:

@@ -13,7 +13,17 @@ from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import step_bar
 from nrcodec.errors import FormatError, InputError, UsageError
 from nrcodec.format.atomic import commit_bytes
-from nrcodec.image import ADAPT_MODES, DEFAULT_CODEC, Codec, TrainSettings, adapt, decode_image, encode_image
+from nrcodec.format.image_bitstream import read_bitstream
+from nrcodec.image import (
+    ADAPT_MODES,
+    DEFAULT_CODEC,
+    SHIPPED_CODECS,
+    Codec,
+    TrainSettings,
+    adapt,
+    decode_image,
+    encode_image,
+)
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.evaluate import psnr
 from nrcodec.image.models import DEFAULT_MODEL, MODELS, architecture_for, default_ladder
@@ -34,9 +44,23 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
 def _load_codec(path: Path | None) -> Codec:
     if path is None:
         if not DEFAULT_CODEC.is_file():
-            raise InputError("this install has no shipped base codec; pass --codec")
+            raise InputError("this install has no shipped image codec; pass --codec")
         path = DEFAULT_CODEC
     return Codec.load(path)
+
+
+def _codec_for(bitstream: Path, data: bytes, path: Path | None) -> Codec:
+    """The codec file given, else the shipped codec the bitstream names."""
+    if path is not None:
+        return Codec.load(path)
+    try:
+        named = read_bitstream(data).codec_fingerprint
+    except FormatError as exc:
+        raise type(exc)(f"{bitstream}: {exc}") from None
+    for shipped in SHIPPED_CODECS:
+        if shipped.is_file() and (codec := Codec.load(shipped)).fingerprint == named:
+            return codec
+    raise InputError(f"{bitstream} was coded with codec {named}, which is not shipped with nrcodec; pass --codec")
 
 
 def _ladder(text: str | None, model: str) -> tuple[float, ...]:
@@ -73,7 +97,11 @@ def train_image_codec(
     seed: SeedOption = 0,
     checkpoint: Annotated[
         Path | None,
-        typer.Option("--checkpoint", help="Save the run here as it goes, and resume from it if it exists."),
+        typer.Option(
+            "--checkpoint",
+            help="Save the run here as it goes, and resume from it if it exists.",
+            show_default="no checkpoints",
+        ),
     ] = None,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between saves.")] = 200,
     device: DeviceOption = "auto",
@@ -101,26 +129,32 @@ def train_image_codec(
         with step_bar("training", steps) as progress:
             codec = train_codec(pictures, settings, progress, where, architecture, resumable)
         codec.save(out)
-        base = codec.versions[0]
-        report = {
-            "version": 0,
-            "fingerprint": base.fingerprint,
-            "architecture": base.architecture.to_json(),
-            "images": len(pictures),
-            "steps": steps,
-            "lambdas": list(ladder),
-            "train_bpp": base.info["train"]["bpp"],
-            "bytes": len(codec.to_bytes()),
-            "seconds": round(time.perf_counter() - start, 2),
-            "device": str(where),
-        }
-        if json_out:
-            emit_json(report)
-        else:
-            typer.echo(
-                f"{out}: version 0 ({base.fingerprint}, {base.architecture}), {report['bytes']} bytes, "
-                f"trained {steps} steps on {len(pictures)} images in {report['seconds']} s"
-            )
+        _report_training(out, codec, len(pictures), settings, time.perf_counter() - start, str(where), json_out)
+
+
+def _report_training(
+    out: Path, codec: Codec, images: int, settings: TrainSettings, seconds: float, device: str, json_out: bool
+) -> None:
+    base = codec.versions[0]
+    report = {
+        "version": 0,
+        "fingerprint": base.fingerprint,
+        "architecture": base.architecture.to_json(),
+        "images": images,
+        "steps": settings.steps,
+        "lambdas": list(settings.ladder or (settings.lmbda,)),
+        "train_bpp": base.info["train"]["bpp"],
+        "bytes": len(codec.to_bytes()),
+        "seconds": round(seconds, 2),
+        "device": device,
+    }
+    if json_out:
+        emit_json(report)
+    else:
+        typer.echo(
+            f"{out}: version 0 ({base.fingerprint}, {base.architecture}), {report['bytes']} bytes, "
+            f"trained {settings.steps} steps on {images} images in {report['seconds']} s"
+        )
 
 
 @app.command("adapt-domain")
@@ -242,11 +276,11 @@ def decode_image_command(
     with user_errors():
         check_output(output, [bitstream, *([codec_path] if codec_path else [])])
         compute_on("cpu", threads)
-        codec = _load_codec(codec_path)
         try:
             data = bitstream.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {bitstream}: {exc.strerror or exc}") from None
+        codec = _codec_for(bitstream, data, codec_path)
         try:
             rgb, version = decode_image(codec, data)
         except FormatError as exc:

@@ -1,9 +1,9 @@
 """Resumable training of image codecs: the whole state of a run in one safetensors file.
 
-A long CPU run (hours) must survive being stopped. Every ``every`` steps, and when the run is
-interrupted, :func:`save` writes the model's parameters, both optimizers' moments, the random
-generators (torch's and the crop sampler's) and the step reached, atomically, beside a JSON
-header that names the run's settings and architecture. :func:`resume` refuses a checkpoint made
+A long CPU run (hours) must survive being stopped. Every ``every`` steps :func:`save` writes the
+model's parameters, both optimizers' moments, the random generators (torch's and the crop
+sampler's), the recent steps' figures and the step reached, atomically, beside a JSON header that
+names the run's settings and architecture. :func:`resume` refuses a checkpoint made
 with other settings, so a resumed run is the run that was started. No pickle is read: tensors
 come from safetensors, everything else from JSON.
 """
@@ -11,8 +11,9 @@ come from safetensors, everything else from JSON.
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,31 @@ class Checkpoint:
 
 
 @dataclass
+class RecentSteps:
+    """Figures (bpp, MSE, loss) of the last ``size`` steps: progress shows their means and the codec
+    file stores them, so a resumed run must carry them over."""
+
+    size: int
+    rows: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def add(self, bpp: float, mse: float, loss: float) -> None:
+        self.rows = [*self.rows[1 - self.size :], (bpp, mse, loss)]
+
+    def means(self) -> tuple[float, float, float]:
+        if not self.rows:
+            return math.nan, math.nan, math.nan
+        bpp, mse, loss = np.mean(self.rows, axis=0)
+        return float(bpp), float(mse), float(loss)
+
+
+@dataclass
 class RunState:
     """What a training loop needs to continue exactly where it stopped."""
 
     model: torch.nn.Module
     optimizers: dict[str, torch.optim.Optimizer]
     rng: np.random.Generator
+    recent: RecentSteps
     identity: dict[str, Any]
     """The run's settings and architecture: a checkpoint of another run is refused."""
 
@@ -76,6 +96,7 @@ def save(checkpoint: Checkpoint, run: RunState, step: int) -> None:
         "identity": run.identity,
         "optimizers": optimizers,
         "rng": run.rng.bit_generator.state,
+        "recent": run.recent.rows,
     }
     data = save_tensors(tensors, metadata={"nrcodec": json.dumps(header)})
     try:
@@ -126,6 +147,7 @@ def resume(checkpoint: Checkpoint, run: RunState) -> int:
             optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
         torch.set_rng_state(tensors["rng.torch"])
         run.rng.bit_generator.state = header["rng"]
+        run.recent.rows = [(float(a), float(b), float(c)) for a, b, c in header.get("recent", [])]
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise FormatError(f"{checkpoint.path}: checkpoint does not fit this run ({exc})") from None
     return int(header["step"])

@@ -11,14 +11,14 @@ import hashlib
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from nrcodec.errors import InputError
-from nrcodec.image.checkpoint import Checkpoint, RunState, resume, save
+from nrcodec.image.checkpoint import Checkpoint, RecentSteps, RunState, resume, save
 from nrcodec.image.codec import Codec
 from nrcodec.image.evaluate import measure
 from nrcodec.image.models import Architecture
@@ -98,22 +98,6 @@ def ladder_of(settings: TrainSettings, levels: int) -> torch.Tensor:
     return torch.tensor(ladder, dtype=torch.float32)
 
 
-@dataclass
-class _Window:
-    """Running means of the last WINDOW steps: bpp, MSE and loss."""
-
-    rows: list[tuple[float, float, float]] = field(default_factory=list)
-
-    def add(self, bpp: float, mse: float, loss: float) -> None:
-        self.rows = [*self.rows[1 - WINDOW :], (bpp, mse, loss)]
-
-    def means(self) -> tuple[float, float, float]:
-        if not self.rows:
-            return math.nan, math.nan, math.nan
-        bpp, mse, loss = np.mean(self.rows, axis=0)
-        return float(bpp), float(mse), float(loss)
-
-
 def _step(
     trainable: Trainable,
     optimizers: dict[str, torch.optim.Optimizer],
@@ -158,9 +142,9 @@ def fit(
     lambdas = ladder_of(settings, model.levels)
     trainable.frozen = {k: (m.to(device), v.to(device)) for k, (m, v) in trainable.frozen.items()}
     optimizers = _optimizers(trainable, settings)
-    run = RunState(model, optimizers, crops.rng, _identity(trainable, images, settings))
+    window = RecentSteps(WINDOW)
+    run = RunState(model, optimizers, crops.rng, window, _identity(trainable, images, settings))
     done = resume(checkpoint, run) if checkpoint else 0
-    window = _Window()
     start = time.perf_counter()
     saved = done
     try:

@@ -46,7 +46,10 @@ def likelihood(y: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> to
 
 
 def integer_tables() -> list[FrequencyTable]:
-    """One table per rung of :data:`SCALES`: counts of round(N(0, s)) summing to 2**16, escape last."""
+    """One table per rung of :data:`SCALES`: counts of round(N(0, s)) summing to 2**16, escape last.
+
+    Every entry gets one count, the rest is shared in proportion to the mass, largest remainders
+    first, so no entry is off by more than 2 / 2**16."""
     total = 1 << TABLE_PRECISION
     tables = []
     for scale in SCALES:
@@ -54,8 +57,10 @@ def integer_tables() -> list[FrequencyTable]:
         edges = torch.arange(-half, half + 2, dtype=torch.float64) - 0.5
         pmf = torch.diff(_std_cdf(edges / scale)).numpy()
         probs = np.append(pmf, max(0.0, 1.0 - pmf.sum()))
-        counts = np.maximum(1, np.floor(probs * (total - len(probs)))).astype(np.int64)
-        counts[half] += total - int(counts.sum())
+        scaled = probs * (total - len(probs))
+        counts = np.floor(scaled).astype(np.int64) + 1
+        remainder = total - int(counts.sum())
+        counts[np.argsort(np.floor(scaled) - scaled, kind="stable")[:remainder]] += 1
         tables.append(FrequencyTable(-half, tuple(int(c) for c in counts)))
     return tables
 
