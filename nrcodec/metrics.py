@@ -27,6 +27,11 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     return float(psnr_per_frame(reference, decoded).mean())
 
 
+def ms_ssim_image(reference: np.ndarray, decoded: np.ndarray) -> float | None:
+    """MS-SSIM of two (H, W, 3) uint8 images, or None when they are too small for five scales."""
+    return ms_ssim_video(reference[None], decoded[None])
+
+
 def ms_ssim_video(reference: np.ndarray, decoded: np.ndarray, batch: int = 8) -> float | None:
     """Mean MS-SSIM over frames, or None when frames are too small for five scales."""
     height, width = reference.shape[1:3]

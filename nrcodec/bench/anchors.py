@@ -26,7 +26,7 @@ from PIL import Image, features
 
 from nrcodec.errors import InputError
 from nrcodec.media.video import ffmpeg_available_encoders
-from nrcodec.metrics import psnr
+from nrcodec.metrics import ms_ssim_image, psnr
 
 _EXACT = Interpolation.AREA | Interpolation.ACCURATE_RND | Interpolation.BITEXACT
 _DECODERS = {"h264": ("h264",), "hevc": ("hevc",), "av1": ("libdav1d", "av1")}
@@ -170,8 +170,12 @@ class ImageAnchor:
     settings: tuple[int, ...]
 
     def save_options(self, setting: int) -> dict[str, Any]:
+        """Pillow's defaults, but JPEG with optimised Huffman tables (what jpegoptim or mozjpeg give,
+        a few percent smaller at no cost in quality)."""
         if self.pillow_format == "JPEG2000":
             return {"quality_mode": "rates", "quality_layers": [setting], "irreversible": True}
+        if self.pillow_format == "JPEG":
+            return {"quality": setting, "optimize": True}
         return {"quality": setting}
 
     def describe(self, setting: int) -> str:
@@ -210,6 +214,7 @@ def encode_image(rgb: np.ndarray, anchor: ImageAnchor, setting: int, item: str) 
         psnr=psnr(rgb[None], decoded[None]),
         encode_s=encode_s,
         decode_s=decode_s,
+        extra={"ms_ssim": ms_ssim_image(rgb, decoded)},
     )
 
 

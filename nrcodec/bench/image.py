@@ -1,13 +1,16 @@
-"""Image rate-distortion bench: every version of one or more codec files against Pillow's classic codecs.
+"""Image rate-distortion bench: every version and quality level of codec files against Pillow's codecs.
 
-A factorized-prior version is trained for one rate, so one codec file gives one point per version and
-image; codec files trained at several rates (same version ids) make a curve per version, and only then
-is a BD-rate defined. Each bpp is the real bitstream length (header included) over the image's pixels,
-each PSNR is RGB at the image's size after a real decode of those bytes.
+Each bpp is the real bitstream or file length (header included) over the image's pixels; PSNR is RGB
+at the image's size after a real decode of those bytes, MS-SSIM likewise (on images of 161 pixels or
+more a side). The headline is the **mean RD curve**: for each operating point (a quality level of a
+version, a quality setting of an anchor) the mean bpp and the mean PSNR / MS-SSIM over all images,
+and BD-rate between those mean curves (PSNR, and MS-SSIM in dB: -10·log10(1 - MS-SSIM)). The mean of
+per-image BD-rates is reported beside it.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,39 +18,81 @@ from typing import Any
 import numpy as np
 
 from nrcodec.bench.anchors import ImageAnchor, RDPoint, image_points
-from nrcodec.bench.rd import bd_rates, fmt, markdown_table, mean_defined, psnr_at_bpp
+from nrcodec.bench.rd import bd_rate, bd_rates, fmt, markdown_table
 from nrcodec.image import Codec, decode_image, encode_image
-from nrcodec.metrics import psnr
+from nrcodec.metrics import ms_ssim_image, psnr
 
 Say = Callable[[str], None]
+Curve = list[tuple[float, float]]
+
+
+def _qualities(codec: Codec, vid: int) -> list[int | None]:
+    levels = codec.model(vid).levels
+    return list(range(1, levels + 1)) if levels > 1 else [None]
 
 
 def codec_points(codec: Codec, label: str, images: list[tuple[str, np.ndarray]]) -> list[RDPoint]:
-    """One point per version of ``codec`` and per image, coded to bytes and decoded back."""
+    """One point per version, quality level and image, coded to bytes and decoded back."""
     points = []
     for info in codec.versions:
         encode_image(codec, images[0][1], info.id)  # warm-up: the first call builds the model and tables
-        for name, rgb in images:
-            start = time.perf_counter()
-            encoded = encode_image(codec, rgb, info.id)
-            encode_s = time.perf_counter() - start
-            start = time.perf_counter()
-            decoded, _ = decode_image(codec, encoded.data)
-            decode_s = time.perf_counter() - start
-            points.append(
-                RDPoint(
-                    codec=f"nrcodec v{info.id}",
-                    item=name,
-                    setting=label,
-                    bytes=len(encoded.data),
-                    bpp=len(encoded.data) * 8 / rgb[..., 0].size,
-                    psnr=psnr(rgb[None], decoded[None]),
-                    encode_s=encode_s,
-                    decode_s=decode_s,
-                    extra={"version": info.id, "mode": info.mode, "codec_file": label},
+        for quality in _qualities(codec, info.id):
+            for name, rgb in images:
+                start = time.perf_counter()
+                encoded = encode_image(codec, rgb, info.id, quality)
+                encode_s = time.perf_counter() - start
+                start = time.perf_counter()
+                decoded, _ = decode_image(codec, encoded.data)
+                decode_s = time.perf_counter() - start
+                extra = {"version": info.id, "mode": info.mode, "codec_file": label, "quality": quality}
+                points.append(
+                    RDPoint(
+                        codec=f"nrcodec v{info.id}",
+                        item=name,
+                        setting=f"{label} quality {quality}" if quality else label,
+                        bytes=len(encoded.data),
+                        bpp=len(encoded.data) * 8 / rgb[..., 0].size,
+                        psnr=psnr(rgb[None], decoded[None]),
+                        encode_s=encode_s,
+                        decode_s=decode_s,
+                        extra={**extra, "ms_ssim": ms_ssim_image(rgb, decoded)},
+                    )
                 )
-            )
     return points
+
+
+def ms_ssim_db(value: float) -> float:
+    """MS-SSIM on a decibel scale, so that curves near 1 spread out like PSNR."""
+    return -10 * math.log10(max(1e-10, 1 - value))
+
+
+def mean_curves(points: list[dict[str, Any]], metric: str) -> dict[str, Curve]:
+    """codec -> [(mean bpp, mean metric)] over the images, one point per operating point; a point
+    lacking the metric on some image (MS-SSIM of a small image) is left out."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in points:
+        groups.setdefault((p["codec"], p["setting"]), []).append(p)
+    curves: dict[str, Curve] = {}
+    for (codec, _), group in groups.items():
+        values = [p.get(metric) for p in group]
+        if any(v is None for v in values):
+            continue
+        scale = ms_ssim_db if metric == "ms_ssim" else float
+        mean = float(np.mean([scale(v) for v in values]))
+        curves.setdefault(codec, []).append((float(np.mean([p["bpp"] for p in group])), mean))
+    return {codec: sorted(curve) for codec, curve in curves.items()}
+
+
+def _mean_curve_bd(points: list[dict[str, Any]], tests: list[str], anchors: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for metric in ("psnr", "ms_ssim"):
+        curves = mean_curves(points, metric)
+        for test in tests:
+            for anchor in anchors:
+                if test in curves and anchor in curves:
+                    value, note = bd_rate(curves[anchor], curves[test])
+                    rows.append({"metric": metric, "test": test, "anchor": anchor, "bd_rate": value, "note": note})
+    return rows
 
 
 def run_image_bench(
@@ -65,77 +110,68 @@ def run_image_bench(
         say(f"anchors: {name}")
         points += image_points(rgb, name, anchors)
     tests = sorted({p.codec for p in points if p.codec.startswith("nrcodec")})
-    items = [name for name, _ in images]
+    names = [a.name for a in anchors]
+    as_json = [p.to_json() for p in points]
     return {
         "codec_files": [{"path": label, "versions": len(codec.versions)} for label, codec in codecs],
         "images": [{"name": n, "width": int(rgb.shape[1]), "height": int(rgb.shape[0])} for n, rgb in images],
         "anchors": [{"name": a.name, "settings": list(a.settings)} for a in anchors],
-        "points": [p.to_json() for p in points],
-        "bd_rate": bd_rates(points, tests, [a.name for a in anchors], items),
+        "points": as_json,
+        "mean_curve_bd_rate": _mean_curve_bd(as_json, tests, names),
+        "bd_rate": bd_rates(points, tests, names, [name for name, _ in images]),
     }
 
 
-def image_curves(result: dict[str, Any]) -> dict[str, dict[str, list[tuple[float, float]]]]:
-    """image -> codec -> [(bpp, psnr)] for the plot."""
-    curves: dict[str, dict[str, list[tuple[float, float]]]] = {i["name"]: {} for i in result["images"]}
-    for p in result["points"]:
-        curves[p["item"]].setdefault(p["codec"], []).append((p["bpp"], p["psnr"]))
-    return curves
+def image_curves(result: dict[str, Any]) -> dict[str, dict[str, Curve]]:
+    """Panel -> codec -> mean curve, for the plot: PSNR and MS-SSIM (dB)."""
+    return {
+        f"mean over {len(result['images'])} images, RGB PSNR (dB)": mean_curves(result["points"], "psnr"),
+        f"mean over {len(result['images'])} images, MS-SSIM (dB)": mean_curves(result["points"], "ms_ssim"),
+    }
 
 
 def image_markdown(result: dict[str, Any]) -> str:
-    """README-ready tables: each version's points with every anchor's PSNR at the same bpp, BD-rates, speed."""
-    anchors = [a["name"] for a in result["anchors"]]
-    curves = image_curves(result)
+    """README-ready tables: the mean curves, BD-rates on them and per image, speed."""
     head = (
         f"Device: {result['device_name']} ({result['device']}); "
         + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
-        + "\n\nbpp from the real bitstream bytes (header included) or the Pillow file bytes; RGB PSNR at the image "
-        "size after decoding those bytes. Anchor columns: the anchor's PSNR at the same bpp (log-rate "
-        "interpolation over its quality ladder; n/a outside it).\n\n"
+        + f"\n\n{len(result['images'])} images. bpp from the real bitstream bytes (header included) or the Pillow "
+        "file bytes; RGB PSNR and MS-SSIM at the image size after decoding those bytes. Mean curve: mean bpp "
+        "and mean PSNR / MS-SSIM (dB) over the images at each operating point.\n\n"
     )
-    ours = [p for p in result["points"] if p["codec"].startswith("nrcodec")]
-    rows = [
-        [p["item"], p["codec"], p["setting"], f"{p['bytes']:,}", f"{p['bpp']:.3f}", f"{p['psnr']:.2f}",
-         *[fmt(psnr_at_bpp(curves[p["item"]][a], p["bpp"]), ".2f") for a in anchors],
-         f"{p['encode_s'] * 1e3:.0f}", f"{p['decode_s'] * 1e3:.0f}"]
-        for p in ours
-    ]  # fmt: skip
-    table = markdown_table(
-        ["image", "codec", "codec file", "bytes", "bpp", "PSNR", *[f"{a} @bpp" for a in anchors], "enc ms", "dec ms"],
-        rows,
-    )
-    gaps = []
-    for test in sorted({p["codec"] for p in ours}):
-        mine = [p for p in ours if p["codec"] == test]
-        for a in anchors:
-            deltas = [p["psnr"] - v for p in mine if (v := psnr_at_bpp(curves[p["item"]][a], p["bpp"])) is not None]
-            gaps.append([test, a, fmt(mean_defined(deltas), "+.2f", " dB"), f"{len(deltas)}/{len(mine)}"])
-    gap = markdown_table(["codec", "anchor", "mean PSNR difference at equal bpp", "images in range"], gaps)
+    psnr_curves = mean_curves(result["points"], "psnr")
+    ssim_curves = mean_curves(result["points"], "ms_ssim")
+    rows = []
+    for codec, curve in psnr_curves.items():
+        ssim = dict(ssim_curves.get(codec, []))
+        rows += [[codec, f"{bpp:.3f}", f"{value:.2f}", fmt(ssim.get(bpp), ".2f")] for bpp, value in curve]
+    curves = markdown_table(["codec", "mean bpp", "mean PSNR (dB)", "mean MS-SSIM (dB)"], rows)
     bd_rows = [
+        [r["test"], r["anchor"], r["metric"].replace("ms_ssim", "MS-SSIM").replace("psnr", "PSNR"),
+         fmt(r["bd_rate"], "+.1f", "%"), r["note"]]
+        for r in result["mean_curve_bd_rate"]
+    ]  # fmt: skip
+    bd = markdown_table(["test", "anchor", "metric", "BD-rate (mean curve)", "range"], bd_rows)
+    per_image = [
         [r["test"], r["anchor"], fmt(r["mean"], "+.1f", "%"),
          f"{sum(v['bd_rate'] is not None for v in r['items'].values())}/{len(r['items'])}"]
         for r in result["bd_rate"]
     ]  # fmt: skip
-    bd = markdown_table(["test", "anchor", "mean BD-rate", "images defined"], bd_rows)
-    speed_rows = []
-    for a in anchors:
-        mine = [p for p in result["points"] if p["codec"] == a]
-        speed_rows.append(
-            [
-                a,
-                f"{np.mean([p['encode_s'] for p in mine]) * 1e3:.1f}",
-                f"{np.mean([p['decode_s'] for p in mine]) * 1e3:.1f}",
-            ]
-        )
-    speed_rows += [
-        [c, f"{np.mean([p['encode_s'] for p in ours if p['codec'] == c]) * 1e3:.1f}",
-         f"{np.mean([p['decode_s'] for p in ours if p['codec'] == c]) * 1e3:.1f}"]
-        for c in sorted({p["codec"] for p in ours})
-    ]  # fmt: skip
-    speed = markdown_table(["codec", "encode ms / image", "decode ms / image"], speed_rows)
+    per_image_table = markdown_table(
+        ["test", "anchor", "mean of per-image BD-rates (PSNR)", "images defined"], per_image
+    )
     return (
-        head + table + "\nAt equal bpp:\n\n" + gap
-        + "\nBD-rate (Bjøntegaard, Akima; needs codec files at two or more rates, negative = fewer bits):\n\n" + bd
-        + "\nSpeed:\n\n" + speed
+        head + curves
+        + "\nBD-rate (Bjøntegaard, Akima) on the mean curves; negative = fewer bits than the anchor:\n\n" + bd
+        + "\nPer image, then averaged:\n\n" + per_image_table
+        + "\nSpeed (mean per image):\n\n" + _speed_table(result)
     )  # fmt: skip
+
+
+def _speed_table(result: dict[str, Any]) -> str:
+    rows = []
+    for codec in dict.fromkeys(p["codec"] for p in result["points"]):
+        mine = [p for p in result["points"] if p["codec"] == codec]
+        encode, decode = np.mean([p["encode_s"] for p in mine]), np.mean([p["decode_s"] for p in mine])
+        rows.append([codec, f"{encode * 1e3:.1f}", f"{decode * 1e3:.1f}"])
+    return markdown_table(["codec", "encode ms", "decode ms"], rows)

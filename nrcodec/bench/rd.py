@@ -86,7 +86,12 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_rd(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path, title: str) -> None:
+def plot_rd(
+    curves: dict[str, dict[str, list[tuple[float, float]]]],
+    path: Path,
+    title: str,
+    axes_labels: tuple[str, str] = ("bits per pixel", "RGB PSNR (dB)"),
+) -> None:
     """One panel per item (clip or image): PSNR against bpp for every codec, written as a PNG.
 
     ``curves`` maps item -> codec -> [(bpp, psnr)]; a codec keeps its colour in every panel, and
@@ -104,8 +109,8 @@ def plot_rd(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path,
             xs, ys = [r for r, _ in ordered], [d for _, d in ordered]
             ax.plot(xs, ys, style, color=colours[codec], label=codec, markersize=4)
         ax.set_xscale("log")
-        ax.set_xlabel("bits per pixel")
-        ax.set_ylabel("RGB PSNR (dB)")
+        ax.set_xlabel(axes_labels[0])
+        ax.set_ylabel(axes_labels[1])
         ax.set_title(item)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)

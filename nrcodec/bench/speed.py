@@ -1,5 +1,6 @@
 """Speed: a default grow session's training and decode frames per second per device, the PNR
-supernet's masked vs dense training step, decode frames per second, and the entropy coder.
+supernet's masked vs dense training step, decode frames per second, the entropy coder, and the
+shipped image codec's encode and decode time on a 768x512 picture.
 
 The masked step (scores, top-c% threshold, straight-through gradient, frozen-gradient masking)
 is compared with a dense step of the very same architecture and optimizer, interleaved in
@@ -15,9 +16,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from nrcodec.format import entropy, nrc
 from nrcodec.format.entropy import FrequencyTable
+from nrcodec.image import Codec, decode_image, encode_image
 from nrcodec.runtime import TrainSettings
 from nrcodec.video.decoder import DECODE_BATCH, decode_frames
 from nrcodec.video.frames import Placement, to_training
@@ -183,3 +186,37 @@ def session_targets() -> list[tuple[torch.device, str]]:
     if torch.cuda.is_available():
         targets += [(torch.device("cuda"), "fp32"), (torch.device("cuda"), "bf16")]
     return targets
+
+
+IMAGE_SIZE = (768, 512)
+"""The size the image codec's speed is reported at (Kodak's)."""
+
+
+def image_speed(codec: Codec, rgb: np.ndarray, rounds: int = 3) -> dict[str, Any]:
+    """Encode and decode seconds (medians of ``rounds``, after a warm-up) of the codec's newest
+    version at its default quality on one image, real bytes both ways."""
+    encode_image(codec, rgb)
+    encode_s, decode_s = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        encoded = encode_image(codec, rgb)
+        encode_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        decode_image(codec, encoded.data)
+        decode_s.append(time.perf_counter() - start)
+    return {
+        "size": [int(rgb.shape[1]), int(rgb.shape[0])],
+        "architecture": str(codec.versions[-1].architecture),
+        "quality": encoded.quality or None,
+        "bpp": round(encoded.bpp, 4),
+        "encode_s": round(statistics.median(encode_s), 3),
+        "decode_s": round(statistics.median(decode_s), 3),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def image_at_bench_size(frame: np.ndarray) -> np.ndarray:
+    """A real picture at IMAGE_SIZE: the frame resized (Lanczos) when it has another size."""
+    if (frame.shape[1], frame.shape[0]) == IMAGE_SIZE:
+        return frame
+    return np.asarray(Image.fromarray(frame).resize(IMAGE_SIZE, Image.Resampling.LANCZOS))

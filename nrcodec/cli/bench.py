@@ -19,6 +19,8 @@ from nrcodec.bench.speed import (
     archive_vs_bound,
     decode_fps,
     entropy_throughput,
+    image_at_bench_size,
+    image_speed,
     session_speed,
     session_targets,
     step_ratio,
@@ -28,6 +30,7 @@ from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, app, compute_
 from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import device_name, versions
 from nrcodec.errors import UsageError
+from nrcodec.image import DEFAULT_CODEC, Codec
 from nrcodec.media.video import read_video
 from nrcodec.runtime import TrainSettings
 from nrcodec.video.model import preset
@@ -105,7 +108,8 @@ def speed(
         sample = read_video(clip, 8).frames
         err.print("measuring a default grow session on " + ", ".join(f"{d} {p}" for d, p in session_targets()) + " ...")
         sessions = [session_speed(sample, d, p) for d, p in session_targets()]
-        err.print("measuring entropy coding and archive overhead ...")
+        err.print("measuring entropy coding, archive overhead and the image codec ...")
+        picture = image_at_bench_size(read_video(clip, 1).frames[0])
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
@@ -114,6 +118,7 @@ def speed(
             "presets": rows,
             "entropy_coding": entropy_throughput(),
             "archive_vs_bound": archive_vs_bound("tiny", sample),
+            "image_codec": image_speed(Codec.load(DEFAULT_CODEC), picture),
         }
         coding_text = _coding_text(result)
 
@@ -129,13 +134,17 @@ def speed(
 
 
 def _coding_text(result: dict[str, Any]) -> str:
-    """Entropy-coding speed and how close a real session chunk comes to its ideal code length, in words."""
-    coding, archive = result["entropy_coding"], result["archive_vs_bound"]
+    """Entropy-coding speed, how close a real session chunk comes to its ideal code length and the
+    image codec's speed, in words."""
+    coding, archive, image = result["entropy_coding"], result["archive_vs_bound"], result["image_codec"]
     return (
         f"ANS coding of int8 weights: {coding['encode_symbols_per_s'] / 1e6:.1f} M symbols/s encode, "
         f"{coding['decode_symbols_per_s'] / 1e6:.1f} M symbols/s decode, {coding['coded_vs_bound']:.4f}× the "
         f"entropy bound.\nA tiny session chunk: {archive['chunk_bytes']:,} bytes = {archive['ratio']:.4f}× the "
-        "ideal code length of its masks and weights under their stored models."
+        "ideal code length of its masks and weights under their stored models.\n"
+        f"Image codec ({image['architecture']}, quality {image['quality']}) on a "
+        f"{image['size'][0]}x{image['size'][1]} picture, {image['threads']} threads: encode {image['encode_s']:.3f} s, "
+        f"decode {image['decode_s']:.3f} s ({image['bpp']:.3f} bpp)."
     )
 
 

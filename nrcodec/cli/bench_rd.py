@@ -93,8 +93,8 @@ def image(
         list[Path] | None,
         typer.Option(
             "--codec",
-            help="Codec file (.nic); repeat for files trained at other rates.",
-            show_default="the shipped base codec",
+            help="Codec file (.nic); repeat to compare several. Every version at every quality level is measured.",
+            show_default="the shipped codec",
         ),
     ] = None,
     threads: ThreadsOption = None,
@@ -103,7 +103,8 @@ def image(
     markdown_out: MarkdownOption = None,
     plot_out: PlotOut = None,
 ) -> None:
-    """Rate-distortion of every codec version against JPEG, WebP, JPEG 2000 and AVIF (Pillow); CPU."""
+    """Rate-distortion of every codec version and quality level against JPEG, WebP, JPEG 2000 and AVIF
+    (Pillow): mean RD curves over the images, BD-rate on PSNR and MS-SSIM; CPU."""
     with user_errors():
         outputs = BenchOutputs(as_json, json_out, markdown_out)
         outputs.check(images, plot_out)
@@ -119,7 +120,9 @@ def image(
             **run_image_bench(loaded, codecs, image_anchors(), lambda text: err.print(text)),
         }
         if plot_out:
-            plot_rd(image_curves(result), plot_out, "nrcodec image codec vs Pillow codecs")
+            plot_rd(
+                image_curves(result), plot_out, "nrcodec image codec vs Pillow codecs", ("mean bits per pixel", "dB")
+            )
         outputs.write(result, image_markdown(result))
 
 
