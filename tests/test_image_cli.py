@@ -96,6 +96,14 @@ def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, 
         "encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", SAMPLES / "coffee.png"
     )
     assert_one_line_error(code, err, "not a nrcodec codec file")
+    code, _, err = run(
+        "encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", codec_file, "-q", "7"
+    )
+    assert_one_line_error(code, err, "qualities 1 to 6, not 7")
+    code, _, err = run(
+        "encode-image", SAMPLES / "coffee.png", "-o", tmp_path / "x.nri", "--codec", codec_file, "-q", "0"
+    )
+    assert code == 2 and "Traceback" not in err
 
     good = tmp_path / "good.nri"
     run_json("encode-image", SAMPLES / "chelsea.png", "-o", good, "--codec", codec_file)
@@ -108,6 +116,8 @@ def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, 
     (tmp_path / "flip.nri").write_bytes(bytes(flipped))
     code, _, err = run("decode-image", tmp_path / "flip.nri", "-o", tmp_path / "o.png", "--codec", codec_file)
     assert_one_line_error(code, err, "corrupted")
+    code, _, err = run("decode-image", good, "-o", tmp_path / "o.png")
+    assert_one_line_error(code, err, "not shipped with nrcodec; pass --codec")
     assert not (tmp_path / "o.png").exists()
 
     other = tmp_path / "other.nic"

@@ -142,6 +142,7 @@ def _report_training(
         "architecture": base.architecture.to_json(),
         "images": images,
         "steps": settings.steps,
+        "lambda": settings.lmbda,
         "lambdas": list(settings.ladder or (settings.lmbda,)),
         "train_bpp": base.info["train"]["bpp"],
         "bytes": len(codec.to_bytes()),
