@@ -81,6 +81,15 @@ def train_image_codec(
     out: Annotated[Path, typer.Argument(metavar="CODEC", help="Codec file (.nic) to write.")],
     images: ImagesOption,
     model: Annotated[str, typer.Option("--model", help=f"Image model: {', '.join(sorted(MODELS))}.")] = DEFAULT_MODEL,
+    lmbda: Annotated[
+        float | None,
+        typer.Option(
+            "--lambda",
+            min=0.0,
+            help="One λ: a codec of a single rate (as --lambdas with one value).",
+            show_default="--lambdas",
+        ),
+    ] = None,
     lambdas: Annotated[
         str | None,
         typer.Option(
@@ -113,7 +122,9 @@ def train_image_codec(
     with user_errors():
         if model not in MODELS:
             raise UsageError(f"unknown --model {model!r} (choose {', '.join(sorted(MODELS))})")
-        ladder = _ladder(lambdas, model)
+        if lmbda is not None and lambdas is not None:
+            raise UsageError("give --lambda or --lambdas, not both")
+        ladder = (lmbda,) if lmbda is not None else _ladder(lambdas, model)
         check_output(out, replaces="a codec file (every bitstream coded with it needs it)", force=force)
         if checkpoint is not None:
             check_output(checkpoint, [out])
