@@ -11,10 +11,12 @@ from typer.testing import CliRunner
 
 import nrcodec.cli.bench_rd  # noqa: F401  (registers bench video / bench image until nrcodec.cli imports it)
 from nrcodec.bench.anchors import encode_image, encode_video, image_anchors, video_anchors
+from nrcodec.bench.image import mean_curves
 from nrcodec.bench.rd import bd_rate, pareto
 from nrcodec.bench.video import parse_sizes, psnr_at_bpp, scaled_architecture, width_for_weights
 from nrcodec.cli import app
 from nrcodec.errors import InputError
+from nrcodec.metrics import ms_ssim_image
 from nrcodec.video.model import preset
 
 runner = CliRunner()
@@ -121,12 +123,30 @@ def test_bench_image_writes_json_and_markdown_with_device_and_versions(tmp_path:
     assert data["device"] == "cpu" and {"nrcodec", "torch", "pillow"} <= set(data["versions"])
     sizes = {"chelsea": 112 * 112, "coffee": 96 * 128}
     ours = [p for p in data["points"] if p["codec"].startswith("nrcodec")]
-    assert len(ours) == 2 * data["codec_files"][0]["versions"]
+    assert len(ours) == 2 * 6 * data["codec_files"][0]["versions"]  # two images, six quality levels
+    assert sorted({p["quality"] for p in ours}) == [1, 2, 3, 4, 5, 6]
     assert {p["codec"] for p in data["points"]} >= {a.name for a in image_anchors()}
     for p in data["points"]:
         assert p["bpp"] == pytest.approx(p["bytes"] * 8 / sizes[p["item"]])
-    assert all(p["psnr"] > 15 for p in ours)
+        assert p["ms_ssim"] is None  # 112 and 96 pixels: too small for five MS-SSIM scales
+    assert all(p["psnr"] > 20 for p in ours)
+    rows = {(r["metric"], r["anchor"]) for r in data["mean_curve_bd_rate"]}
+    assert rows == {("psnr", a.name) for a in image_anchors()}  # no MS-SSIM curve on these small crops
     assert (tmp_path / "i.md").read_text().startswith("Device:")
+
+
+def test_ms_ssim_curves_need_images_of_161_pixels(clips: dict[str, np.ndarray]) -> None:
+    frame = clips["bunny"][0]  # 320x180
+    assert ms_ssim_image(frame, frame) == pytest.approx(1.0)
+    assert ms_ssim_image(frame[:160], frame[:160]) is None
+    points = [
+        {"codec": "a", "setting": s, "item": i, "bpp": b, "psnr": 30.0 + b, "ms_ssim": 1 - 0.1 / (1 + b)}
+        for s, b in (("1", 0.5), ("2", 1.0)) for i in ("x", "y")
+    ]  # fmt: skip
+    psnr_curve = mean_curves(points, "psnr")["a"]
+    assert psnr_curve == [(0.5, 30.5), (1.0, 31.0)]
+    ssim_curve = mean_curves(points, "ms_ssim")["a"]
+    assert ssim_curve[0][1] == pytest.approx(-10 * np.log10(0.1 / 1.5))
 
 
 def test_bench_rd_reports_ratios_and_resumes_from_its_archives(tmp_path: Path, samples: Path) -> None:

@@ -44,7 +44,7 @@ class _Crops:
         self.size = min(crop, smallest) // stride * stride
         if self.size < stride:
             raise InputError(f"training images must be at least {stride}x{stride} pixels")
-        self.images = [torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1) for im in images]
+        self.images = [torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1) for im in images]
         self.rng = np.random.default_rng(seed)
 
     def batch(self, count: int) -> torch.Tensor:
