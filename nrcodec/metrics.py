@@ -40,8 +40,8 @@ def ms_ssim_video(reference: np.ndarray, decoded: np.ndarray, batch: int = 8) ->
     scores = []
     with torch.inference_mode():
         for i in range(0, reference.shape[0], batch):
-            a = torch.from_numpy(reference[i : i + batch]).permute(0, 3, 1, 2).float()
-            b = torch.from_numpy(decoded[i : i + batch]).permute(0, 3, 1, 2).float()
+            a = torch.tensor(reference[i : i + batch]).permute(0, 3, 1, 2).float()  # a copy: arrays may be read-only
+            b = torch.tensor(decoded[i : i + batch]).permute(0, 3, 1, 2).float()
             scores.append(ms_ssim(a, b, data_range=255, size_average=False))
     return float(torch.cat(scores).mean())
 
