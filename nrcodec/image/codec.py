@@ -98,6 +98,7 @@ class Codec:
             model = version.architecture.build()
             model.load_state_dict(self.state(vid), strict=False)
             model.use_tables(version.tables())
+            model.prepare_for_coding()
             self._models[vid] = model.eval().requires_grad_(False)
         return self._models[vid]
 

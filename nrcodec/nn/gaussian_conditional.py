@@ -68,7 +68,7 @@ def integer_tables() -> list[FrequencyTable]:
 def rungs(scales: torch.Tensor) -> np.ndarray:
     """Index of the table each latent is coded with: the smallest rung >= its scale (float64)."""
     ladder = torch.tensor(SCALES, dtype=torch.float64)
-    index = torch.bucketize(scales.to(torch.float64), ladder)
+    index = torch.bucketize(scales.to(torch.float64).contiguous(), ladder)
     return index.clamp(max=len(SCALES) - 1).reshape(-1).numpy()
 
 

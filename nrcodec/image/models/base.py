@@ -190,6 +190,9 @@ class ImageModel(nn.Module):
         """Code with these integer tables (its version's, from the codec file) from now on."""
         self.entropy.use_tables(tables)
 
+    def prepare_for_coding(self) -> None:
+        """Called once before a loaded version codes images: a model may pick a faster layout."""
+
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         """(channels, height, width) of the latents of an image of this size."""
         raise NotImplementedError

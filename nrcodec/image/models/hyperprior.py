@@ -183,6 +183,11 @@ class MeanScaleHyperprior(ImageModel):
         self.entropy.use_tables(tables[: self.params.channels])
         self.gaussian_tables = tables[self.params.channels :]
 
+    def prepare_for_coding(self) -> None:
+        """Channels-last convolutions: 0.76 s instead of 1.10 s to encode a 768x512 picture and 0.41 s
+        instead of 0.64 s to decode it on 2 cores, the same bytes (notes/image.md)."""
+        self.to(memory_format=torch.channels_last)
+
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         side = STRIDE // LATENT_STRIDE
         return self.params.latents, -(-height // STRIDE) * side, -(-width // STRIDE) * side
