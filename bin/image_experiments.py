@@ -22,9 +22,10 @@ import numpy as np
 
 from nrcodec.bench.anchors import image_anchors, image_points
 from nrcodec.bench.rd import bd_rate, mean_defined, psnr_at_bpp
-from nrcodec.image import DEFAULT_CODEC, Codec, TrainSettings, adapt
+from nrcodec.image import FACTORIZED_CODEC, Codec, TrainSettings, adapt
 from nrcodec.image.codec import encode_image
 from nrcodec.image.evaluate import measure, psnr
+from nrcodec.image.models import Architecture, model_class
 from nrcodec.image.train import fit
 from nrcodec.image.versions import finalize, new_base
 from nrcodec.media.images import read_images
@@ -35,6 +36,8 @@ SOURCE = TrainSettings(lmbda=0.01, steps=12000, crop=64, batch_size=8, lr=5e-4)
 RETUNE_STEPS = 1500
 ADAPT = dict(steps=400, crop=64, batch_size=8, lr=2e-4)
 MODES = ("cawf", "selective", "naive")
+FACTORIZED = Architecture("factorized", model_class("factorized").Params())
+"""These experiments are the factorized codec's (issue 4); the ladder's are bin/ladder_adaptation.py."""
 
 
 def _log(every: int, label: str):
@@ -47,7 +50,7 @@ def _log(every: int, label: str):
 
 def source_codecs(photos: list[np.ndarray], out: Path) -> dict[float, Codec]:
     codecs: dict[float, Codec] = {}
-    first = new_base(seed=0)
+    first = new_base(FACTORIZED, seed=0)
     fit(first, photos, SOURCE, _log(500, "source 0.01"))
     state = {k: v.clone() for k, v in first.model.state_dict().items()}
     codecs[0.01] = Codec.create(finalize(first, SOURCE.codec_json(len(photos))))
@@ -55,7 +58,7 @@ def source_codecs(photos: list[np.ndarray], out: Path) -> dict[float, Codec]:
         if lmbda == 0.01:
             continue
         settings = TrainSettings(lmbda=lmbda, steps=RETUNE_STEPS, crop=64, batch_size=8, lr=2e-4)
-        trainable = new_base(seed=0)
+        trainable = new_base(FACTORIZED, seed=0)
         trainable.model.load_state_dict(state)
         fit(trainable, photos, settings, _log(250, f"source {lmbda}"))
         codecs[lmbda] = Codec.create(finalize(trainable, dict(settings.codec_json(len(photos)), from_lambda=0.01)))
@@ -114,7 +117,7 @@ def adaptation(data: Path, out: Path) -> None:
 
 
 def shipped(data: Path) -> None:
-    codec = Codec.load(DEFAULT_CODEC)
+    codec = Codec.load(FACTORIZED_CODEC)
     anchors = {a.name: a for a in image_anchors() if a.name in ("JPEG", "WebP")}
     rows = []
     for group in ("photos-heldout", "bunny-heldout"):

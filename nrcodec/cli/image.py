@@ -31,7 +31,10 @@ from nrcodec.image.train import parent_settings, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
 
 CodecOption = Annotated[
-    Path | None, typer.Option("--codec", help="Codec file (.nic).", show_default="the shipped base codec")
+    Path | None,
+    typer.Option(
+        "--codec", help="Codec file (.nic).", show_default="the shipped codec (decode: the one the bitstream names)"
+    ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing codec file.")]
 ImagesOption = Annotated[Path, typer.Option("--images", help="Directory of PNG/JPEG/WebP images.")]
