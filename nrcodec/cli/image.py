@@ -66,8 +66,14 @@ def _codec_for(bitstream: Path, data: bytes, path: Path | None) -> Codec:
     raise InputError(f"{bitstream} was coded with codec {named}, which is not shipped with nrcodec; pass --codec")
 
 
-def _ladder(text: str | None, model: str) -> tuple[float, ...]:
-    """``--lambdas`` as numbers; the model's default ladder when not given."""
+def _ladder(model: str, lmbda: float | None, text: str | None) -> tuple[float, ...]:
+    """The λ of each level from ``--lambda`` or ``--lambdas``; the model's default ladder without them."""
+    if model not in MODELS:
+        raise UsageError(f"unknown --model {model!r} (choose {', '.join(sorted(MODELS))})")
+    if lmbda is not None and text is not None:
+        raise UsageError("give --lambda or --lambdas, not both")
+    if lmbda is not None:
+        return (lmbda,)
     if text is None:
         return default_ladder(model)
     try:
@@ -77,6 +83,11 @@ def _ladder(text: str | None, model: str) -> tuple[float, ...]:
     if any(not v > 0 for v in values):
         raise UsageError("every value of --lambdas must be > 0")
     return values
+
+
+def _base_settings(ladder: tuple[float, ...], **given: int | float) -> TrainSettings:
+    """A base codec's settings: its lowest λ, and the whole ladder when it has quality levels."""
+    return TrainSettings(lmbda=ladder[0], ladder=ladder if len(ladder) > 1 else (), **given)  # type: ignore[arg-type]
 
 
 @app.command("train-image-codec")
@@ -123,18 +134,11 @@ def train_image_codec(
 ) -> None:
     """Train a base image codec (version 0) from scratch on a directory of images."""
     with user_errors():
-        if model not in MODELS:
-            raise UsageError(f"unknown --model {model!r} (choose {', '.join(sorted(MODELS))})")
-        if lmbda is not None and lambdas is not None:
-            raise UsageError("give --lambda or --lambdas, not both")
-        ladder = (lmbda,) if lmbda is not None else _ladder(lambdas, model)
+        ladder = _ladder(model, lmbda, lambdas)
         check_output(out, replaces="a codec file (every bitstream coded with it needs it)", force=force)
         if checkpoint is not None:
             check_output(checkpoint, [out])
-        settings = TrainSettings(
-            lmbda=ladder[0], ladder=ladder if len(ladder) > 1 else (), steps=steps, crop=crop, batch_size=batch,
-            lr=lr, seed=seed,
-        )  # fmt: skip
+        settings = _base_settings(ladder, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
         architecture = architecture_for(model, len(ladder))
         where = compute_on(device, threads)
         pictures = read_images(images)
