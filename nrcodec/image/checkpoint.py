@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_tensors
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_tensors
 
 from nrcodec.errors import FormatError, InputError
@@ -106,15 +105,14 @@ def save(checkpoint: Checkpoint, run: RunState, step: int) -> None:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    if not path.is_file():
+        raise InputError(f"cannot read checkpoint {path}: not a file")
     try:
-        data = path.read_bytes()
+        with safe_open(str(path), framework="pt") as handle:
+            header = json.loads((handle.metadata() or {})["nrcodec"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
     except OSError as exc:
         raise InputError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    try:
-        tensors = load_tensors(data)
-        size = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8 : 8 + size])["__metadata__"]
-        header = json.loads(meta["nrcodec"])
     except (SafetensorError, ValueError, KeyError, TypeError) as exc:
         raise FormatError(f"{path}: not an {KIND} ({exc})") from None
     if not isinstance(header, dict) or header.get("kind") != KIND or header.get("format") != FORMAT:

@@ -143,7 +143,7 @@ def default_quality(levels: int) -> int:
     return 0 if levels == 1 else max(1, round(2 * levels / 3))
 
 
-def _level(codec: Codec, vid: int, quality: int | None) -> int:
+def _quality(codec: Codec, vid: int, quality: int | None) -> int:
     """The quality to code at (see :class:`Encoded`), checked against the version's ladder."""
     levels = codec.model(vid).levels
     if quality is None:
@@ -162,7 +162,7 @@ def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None, qual
     vid = codec.newest if version is None else version
     info = codec.version(vid)
     _check_image(rgb)
-    quality = _level(codec, vid, quality)
+    quality = _quality(codec, vid, quality)
     height, width = rgb.shape[:2]
     result = codec.model(vid).compress(to_tensor(rgb), max(0, quality - 1))
     stream = ImageBitstream(
