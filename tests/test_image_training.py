@@ -1,5 +1,6 @@
 """Resumable image-codec training: a run stopped and resumed from its checkpoint is the run that was
-never stopped, byte for byte; a checkpoint of another run is refused; bad ladders are usage errors."""
+never stopped, byte for byte; a checkpoint of another run is refused; a run can start from a finished
+codec (``--init``); bad ladders and starts are usage errors."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from nrcodec.cli import app
 from nrcodec.errors import FormatError, InputError
-from nrcodec.image import TrainSettings, train_codec
+from nrcodec.image import Codec, TrainSettings, train_codec
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.models import Architecture
 from nrcodec.image.models.hyperprior import HyperpriorParams
@@ -91,3 +93,50 @@ def test_bad_training_options_are_usage_errors(args: list[str], message: str, tm
     )
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr and result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_a_run_from_a_finished_codec_starts_at_its_weights(
+    photos: list[np.ndarray], uninterrupted: bytes, tmp_path: Path
+) -> None:
+    finished = Codec.from_bytes(uninterrupted)
+    start = dict(SETTINGS.__dict__, steps=0)
+    unchanged = train_codec(photos, TrainSettings(**start), init=finished)
+    base, again = finished.state(0), unchanged.state(0)
+    transforms = [name for name in base if not name.startswith("entropy.")]
+    assert transforms and all(torch.equal(base[name], again[name]) for name in transforms)
+    assert unchanged.versions[0].info["init"] == finished.fingerprint
+    assert unchanged.versions[0].architecture == finished.versions[0].architecture
+    checkpoint = Checkpoint(tmp_path / "run.ckpt", every=2)
+    longer = train_codec(photos, SETTINGS, init=finished, checkpoint=checkpoint)
+    assert longer.fingerprint != finished.fingerprint
+    with pytest.raises(InputError, match="other settings"):
+        train_codec(photos, SETTINGS, architecture=SMALL, checkpoint=checkpoint)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "factorized"], "--model factorized differs from the --init codec's model hyperprior"),
+        (["--lambdas", "0.01,0.02,0.03"], "the --init codec has 2 quality levels, but 3 lambdas were given"),
+    ],
+)
+def test_bad_starts_from_a_codec_are_usage_errors(
+    args: list[str], message: str, uninterrupted: bytes, tmp_path: Path
+) -> None:
+    init = tmp_path / "init.nic"
+    init.write_bytes(uninterrupted)
+    result = CliRunner().invoke(
+        app,
+        ["train-image-codec", str(tmp_path / "c.nic"), "--images", str(SAMPLES), "--init", str(init), *args],
+    )
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_training_over_its_own_start_is_refused(uninterrupted: bytes, tmp_path: Path) -> None:
+    init = tmp_path / "init.nic"
+    init.write_bytes(uninterrupted)
+    args = ["train-image-codec", str(init), "--images", str(SAMPLES), "--init", str(init), "--force"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "is also an input" in result.stderr, result.stderr
+    assert init.read_bytes() == uninterrupted

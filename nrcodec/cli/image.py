@@ -26,7 +26,7 @@ from nrcodec.image import (
 )
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.evaluate import psnr
-from nrcodec.image.models import DEFAULT_MODEL, MODELS, architecture_for, default_ladder
+from nrcodec.image.models import DEFAULT_MODEL, MODELS, Architecture, architecture_for, default_ladder
 from nrcodec.image.train import parent_settings, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
 
@@ -42,6 +42,47 @@ StepsOption = Annotated[int, typer.Option("--steps", min=1, help="Training steps
 CropOption = Annotated[int, typer.Option("--crop", min=16, help="Training crop size in pixels.")]
 BatchOption = Annotated[int, typer.Option("--batch", min=1, help="Crops per training step.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed.")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model", help=f"Image model: {', '.join(sorted(MODELS))}.", show_default=f"{DEFAULT_MODEL} (--init: its)"
+    ),
+]
+InitOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--init",
+        help="Start from this codec file's version 0 (its model and ladder) instead of random weights, "
+        "e.g. to train a finished codec longer or on larger crops.",
+        show_default="random weights",
+    ),
+]
+LambdaOption = Annotated[
+    float | None,
+    typer.Option(
+        "--lambda",
+        min=0.0,
+        help="One λ: a codec of a single rate (as --lambdas with one value).",
+        show_default="--lambdas",
+    ),
+]
+LambdasOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lambdas",
+        help="λ of each quality level, lowest first (bpp + λ·MSE on the 0..255 scale); one value for a "
+        "single-rate model.",
+        show_default="the model's ladder",
+    ),
+]
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint",
+        help="Save the run here as it goes, and resume from it if it exists.",
+        show_default="no checkpoints",
+    ),
+]
 
 
 def _load_codec(path: Path | None) -> Codec:
@@ -85,6 +126,29 @@ def _ladder(model: str, lmbda: float | None, text: str | None) -> tuple[float, .
     return values
 
 
+def _start(
+    model: str | None, init: Codec | None, lmbda: float | None, lambdas: str | None
+) -> tuple[Architecture, tuple[float, ...]]:
+    """The architecture and λ ladder of a new base: the model's defaults, or those of ``init``'s
+    version 0 (whose ladder ``--lambda``/``--lambdas`` may replace, at the same number of levels)."""
+    if init is None:
+        ladder = _ladder(model or DEFAULT_MODEL, lmbda, lambdas)
+        return architecture_for(model or DEFAULT_MODEL, len(ladder)), ladder
+    base = init.version(0)
+    if model is not None and model != base.architecture.model:
+        raise UsageError(f"--model {model} differs from the --init codec's model {base.architecture.model}")
+    if lmbda is None and lambdas is None:
+        settings = parent_settings(init, 0)
+        return base.architecture, settings.ladder or (settings.lmbda,)
+    ladder = _ladder(base.architecture.model, lmbda, lambdas)
+    if len(ladder) != base.architecture.params.level_count:
+        raise UsageError(
+            f"the --init codec has {base.architecture.params.level_count} quality levels, "
+            f"but {len(ladder)} lambdas were given"
+        )
+    return base.architecture, ladder
+
+
 def _base_settings(ladder: tuple[float, ...], **given: int | float) -> TrainSettings:
     """A base codec's settings: its lowest λ, and the whole ladder when it has quality levels."""
     return TrainSettings(lmbda=ladder[0], ladder=ladder if len(ladder) > 1 else (), **given)  # type: ignore[arg-type]
@@ -94,58 +158,37 @@ def _base_settings(ladder: tuple[float, ...], **given: int | float) -> TrainSett
 def train_image_codec(
     out: Annotated[Path, typer.Argument(metavar="CODEC", help="Codec file (.nic) to write.")],
     images: ImagesOption,
-    model: Annotated[str, typer.Option("--model", help=f"Image model: {', '.join(sorted(MODELS))}.")] = DEFAULT_MODEL,
-    lmbda: Annotated[
-        float | None,
-        typer.Option(
-            "--lambda",
-            min=0.0,
-            help="One λ: a codec of a single rate (as --lambdas with one value).",
-            show_default="--lambdas",
-        ),
-    ] = None,
-    lambdas: Annotated[
-        str | None,
-        typer.Option(
-            "--lambdas",
-            help="λ of each quality level, lowest first (bpp + λ·MSE on the 0..255 scale); one value for a "
-            "single-rate model.",
-            show_default="the model's ladder",
-        ),
-    ] = None,
+    model: ModelOption = None,
+    init: InitOption = None,
+    lmbda: LambdaOption = None,
+    lambdas: LambdasOption = None,
     steps: StepsOption = 2000,
     crop: CropOption = 256,
     batch: BatchOption = 8,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 3e-4,
     seed: SeedOption = 0,
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            help="Save the run here as it goes, and resume from it if it exists.",
-            show_default="no checkpoints",
-        ),
-    ] = None,
+    checkpoint: CheckpointOption = None,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between saves.")] = 200,
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     force: ForceOption = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Train a base image codec (version 0) from scratch on a directory of images."""
+    """Train a base image codec (version 0) on a directory of images, from scratch or from another codec."""
     with user_errors():
-        ladder = _ladder(model, lmbda, lambdas)
-        check_output(out, replaces="a codec file (every bitstream coded with it needs it)", force=force)
+        start_from = Codec.load(init) if init is not None else None
+        architecture, ladder = _start(model, start_from, lmbda, lambdas)
+        inputs = [init] if init is not None else []
+        check_output(out, inputs, replaces="a codec file (every bitstream coded with it needs it)", force=force)
         if checkpoint is not None:
-            check_output(checkpoint, [out])
+            check_output(checkpoint, [out, *inputs])
         settings = _base_settings(ladder, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
-        architecture = architecture_for(model, len(ladder))
         where = compute_on(device, threads)
         pictures = read_images(images)
         start = time.perf_counter()
         resumable = Checkpoint(checkpoint, checkpoint_every) if checkpoint else None
         with step_bar("training", steps) as progress:
-            codec = train_codec(pictures, settings, progress, where, architecture, resumable)
+            codec = train_codec(pictures, settings, progress, where, architecture, resumable, start_from)
         codec.save(out)
         _report_training(out, codec, len(pictures), settings, time.perf_counter() - start, str(where), json_out)
 
@@ -167,6 +210,8 @@ def _report_training(
         "seconds": round(seconds, 2),
         "device": device,
     }
+    if "init" in base.info:
+        report["init"] = base.info["init"]
     if json_out:
         emit_json(report)
     else:

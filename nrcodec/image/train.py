@@ -22,7 +22,7 @@ from nrcodec.image.checkpoint import Checkpoint, RecentSteps, RunState, resume, 
 from nrcodec.image.codec import Codec
 from nrcodec.image.evaluate import measure
 from nrcodec.image.models import Architecture
-from nrcodec.image.versions import Trainable, finalize, new_base, prepare
+from nrcodec.image.versions import Trainable, continued_base, finalize, new_base, prepare
 from nrcodec.runtime import Progress, StepReport, TrainSettings
 
 ENTROPY_LR_SCALE = 30.0
@@ -181,13 +181,14 @@ def _identity(trainable: Trainable, images: list[np.ndarray], settings: TrainSet
     for image in images:
         digest.update(repr(image.shape).encode())
         digest.update(np.ascontiguousarray(image).tobytes())
-    return {
+    identity = {
         "architecture": trainable.model.architecture.to_json(),
         "mode": trainable.mode,
         "parent": trainable.parent,
         "settings": settings.codec_json(len(images)),
         "images_sha256": digest.hexdigest(),
     }
+    return identity | ({"init": trainable.init} if trainable.init is not None else {})
 
 
 def train_codec(
@@ -197,11 +198,16 @@ def train_codec(
     device: Device = "cpu",
     architecture: Architecture | None = None,
     checkpoint: Checkpoint | None = None,
+    init: Codec | None = None,
 ) -> Codec:
-    """Train a base codec (version 0) from scratch (default architecture: the shipped codec's)."""
-    trainable = new_base(architecture, seed=settings.seed)
+    """Train a base codec (version 0): from scratch (default architecture: the shipped codec's), or
+    on from the weights of ``init``'s version 0 (its architecture)."""
+    trainable = continued_base(init) if init is not None else new_base(architecture, seed=settings.seed)
     stats = fit(trainable, images, settings, progress, device, checkpoint)
-    return Codec.create(finalize(trainable, dict(settings.codec_json(len(images)), train=stats)))
+    info = dict(settings.codec_json(len(images)), train=stats)
+    if trainable.init is not None:
+        info["init"] = trainable.init
+    return Codec.create(finalize(trainable, info))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class Trainable:
     parent: int | None
     kinds: dict[str, str]
     frozen: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    init: str | None = None
+    """For a base trained on from another codec's version 0: that version's fingerprint."""
 
     def parameters(self) -> list[torch.nn.Parameter]:
         """Parameters the main optimizer trains (quantiles have their own)."""
@@ -59,6 +61,16 @@ def new_base(architecture: Architecture | None = None, seed: int = 0) -> Trainab
     torch.manual_seed(seed)
     model = (architecture or default_architecture()).build()
     return Trainable(model, "base", None, {name: "full" for name, _ in model.named_parameters()})
+
+
+def continued_base(codec: Codec) -> Trainable:
+    """A version 0 that starts from ``codec``'s version 0 (same architecture, every weight trained):
+    a longer or differently scheduled run continues a finished one as a new codec."""
+    base = codec.version(0)
+    model = base.architecture.build()
+    model.load_state_dict(codec.state(0))
+    kinds = {name: "full" for name, _ in model.named_parameters()}
+    return Trainable(model, "base", None, kinds, init=base.fingerprint)
 
 
 def _adapted(architecture: Architecture, mode: str) -> Architecture:
