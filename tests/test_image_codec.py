@@ -17,9 +17,12 @@ import torch
 
 from nrcodec.errors import ChecksumError, FormatError, InputError, TruncatedError
 from nrcodec.format.chunks import read_chunks
+from nrcodec.format.image_bitstream import read_bitstream
 from nrcodec.format.record import unpack_record
 from nrcodec.image import Codec, TrainSettings, adapt, decode_image, encode_image, train_codec
+from nrcodec.image.codec import to_tensor, to_uint8
 from nrcodec.image.codec_file import read_codec_file
+from nrcodec.image.colour_offset import apply_offsets, fit_offsets
 from nrcodec.image.models import MODELS, Architecture, default_architecture
 from nrcodec.image.models.factorized import FactorizedParams
 from nrcodec.image.models.hyperprior import HyperpriorParams
@@ -94,6 +97,28 @@ def test_round_trip_equals_the_models_quantized_reconstruction(base_bytes: bytes
             assert coded - estimate <= RATE_SLACK * estimate + slack
             if codec.model(0).levels == 1:
                 assert estimate - coded <= RATE_SLACK * estimate + slack
+
+
+def _channel_errors(rgb: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    return ((reconstruction.astype(np.float64) - rgb) ** 2).mean(axis=(0, 1))
+
+
+def test_colour_offsets_remove_a_cast_and_never_raise_a_channels_error(
+    base_bytes: bytes, photos: list[np.ndarray]
+) -> None:
+    x = to_tensor(photos[0]) * 0.5 + 0.25  # no clipping at 0 or 1
+    cast = x + torch.tensor([3.0, -1.25, 0.0]).view(1, 3, 1, 1) / 255
+    offsets = fit_offsets(x, cast)
+    assert offsets == (-12, 5, 0)
+    assert np.array_equal(to_uint8(apply_offsets(cast, offsets)), to_uint8(x))
+    codec = Codec.from_bytes(base_bytes)
+    signalled = []
+    for rgb in photos:
+        encoded = encode_image(codec, rgb, quality=_levels(codec)[0])
+        raw = to_uint8(codec.model(0).compress(to_tensor(rgb), 0).x_hat)
+        assert np.all(_channel_errors(rgb, encoded.reconstruction) <= _channel_errors(rgb, raw))
+        signalled.append(read_bitstream(encoded.data).offsets)
+    assert any(any(o) for o in signalled), "a barely trained codec leaves a colour cast to correct"
 
 
 def test_higher_quality_levels_spend_more_bytes(base_bytes: bytes, photos: list[np.ndarray]) -> None:

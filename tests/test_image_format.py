@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from nrcodec.errors import ChecksumError, FormatError, TruncatedError
+from nrcodec.format.chunks import frame, preamble
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.format.image_bitstream import ImageBitstream, pack_bitstream, read_bitstream
 from nrcodec.format.latent_coding import MAX_ESCAPE_BITS, decode_channels, encode_channels
+from nrcodec.format.varint import pack_uvarints, zigzag
 from nrcodec.nn import gaussian_conditional as gaussian
 from nrcodec.nn.entropy_bottleneck import SYMBOL_LIMIT, TABLE_PRECISION, EntropyBottleneck, quantize
 
@@ -93,6 +95,24 @@ def test_bitstream_header_round_trip() -> None:
     ladder = _stream(quality=5)
     assert pack_bitstream(ladder)[4:6] == b"\x02\x00"
     assert read_bitstream(pack_bitstream(ladder)) == ladder
+
+
+def test_colour_offsets_take_format_3_only_when_there_are_some() -> None:
+    for quality in (0, 5):
+        shifted = _stream(quality=quality, offsets=(-7, 0, 1020))
+        data = pack_bitstream(shifted)
+        assert data[4:6] == b"\x03\x00" and shifted.format_version == 3
+        assert read_bitstream(data) == shifted
+    assert pack_bitstream(_stream(quality=5, offsets=(0, 0, 0))) == pack_bitstream(_stream(quality=5))
+
+
+def test_a_colour_offset_out_of_range_is_a_format_error() -> None:
+    fields = [2, 5, 33, 17, 80, 2, 3, zigzag(1), zigzag(1024), zigzag(0)]  # 1024 quarter levels: > 255
+    data = preamble(b"NRII", 3) + frame(b"IMGL", b"\x00" * 8 + b"\x11" * 8 + pack_uvarints(fields) + b"\x01")
+    with pytest.raises(FormatError, match="colour offset of 1024 quarter levels is out of range"):
+        read_bitstream(data)
+    with pytest.raises(ValueError, match="colour offsets"):
+        pack_bitstream(_stream(offsets=(0, -1021, 0)))
 
 
 def test_a_quality_out_of_range_is_a_format_error() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,8 @@ def test_bitstreams_from_before_the_registry_decode_to_the_same_pixels(
     expected = DECODES[name]
     assert (version, rgb.shape[1], rgb.shape[0]) == (expected["version"], expected["width"], expected["height"])
     assert hashlib.sha256(rgb.tobytes()).hexdigest() == expected["sha256"]
-    assert encode_image(legacy, read_image(SAMPLES / SOURCES[name]), version).data == data
+    again = read_bitstream(encode_image(legacy, read_image(SAMPLES / SOURCES[name]), version).data)
+    assert replace(again, offsets=(0, 0, 0)) == read_bitstream(data)  # the same latents; colour offsets are new
 
 
 def test_version_0_alone_still_decodes_its_bitstreams(shipped_bytes: bytes) -> None:

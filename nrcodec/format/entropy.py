@@ -12,7 +12,7 @@ import constriction
 import numpy as np
 
 from nrcodec.errors import FormatError
-from nrcodec.format.varint import pack_uvarints, unpack_uvarints
+from nrcodec.format.varint import pack_uvarints, unpack_uvarints, unzigzag, zigzag
 
 TABLE_TOTAL = 1 << 12
 MAX_TABLE = 1 << 16
@@ -55,18 +55,17 @@ class FrequencyTable:
         return float(-(hist[used] * np.log2(probs[used])).sum())
 
     def to_bytes(self) -> bytes:
-        zigzag = (self.low << 1) ^ (self.low >> 63)
-        return pack_uvarints([zigzag, len(self.counts), *self.counts])
+        return pack_uvarints([zigzag(self.low), len(self.counts), *self.counts])
 
     @classmethod
     def from_bytes(cls, data: bytes, where: str, pos: int = 0) -> tuple[FrequencyTable, int]:
-        (zigzag, n), pos = unpack_uvarints(data, 2, where, pos)
+        (low, n), pos = unpack_uvarints(data, 2, where, pos)
         if not 1 <= n <= MAX_TABLE:
             raise FormatError(f"{where}: frequency table of {n} entries is out of range")
         counts, pos = unpack_uvarints(data, n, where, pos)
         if sum(counts) == 0:
             raise FormatError(f"{where}: frequency table is empty")
-        return cls((zigzag >> 1) ^ -(zigzag & 1), tuple(counts)), pos
+        return cls(unzigzag(low), tuple(counts)), pos
 
 
 def _model(table: FrequencyTable) -> object:

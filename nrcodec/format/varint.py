@@ -1,4 +1,4 @@
-"""Unsigned LEB128 varints for small integer tables (histograms, CDFs)."""
+"""Unsigned LEB128 varints for small integer tables (histograms, CDFs); signed values go through zigzag."""
 
 from __future__ import annotations
 
@@ -39,3 +39,13 @@ def unpack_uvarints(data: bytes, count: int, where: str, pos: int = 0) -> tuple[
                 raise FormatError(f"{where}: integer table holds an oversized value")
         values.append(value)
     return values, pos
+
+
+def zigzag(value: int) -> int:
+    """A signed integer as an unsigned one, small magnitudes small (0, -1, 1, -2 -> 0, 1, 2, 3)."""
+    return 2 * value if value >= 0 else -2 * value - 1
+
+
+def unzigzag(value: int) -> int:
+    """The inverse of :func:`zigzag`."""
+    return (value >> 1) ^ -(value & 1)

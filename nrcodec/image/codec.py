@@ -18,6 +18,7 @@ from nrcodec.errors import FormatError, InputError
 from nrcodec.format.atomic import commit_bytes
 from nrcodec.format.image_bitstream import ImageBitstream, header_bytes, pack_bitstream, read_bitstream
 from nrcodec.image.codec_file import Version, read_codec_file, resolve_state, version_chunk, write_codec_file
+from nrcodec.image.colour_offset import apply_offsets, fit_offsets
 from nrcodec.image.models import ImageModel
 
 
@@ -164,9 +165,11 @@ def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None, qual
     _check_image(rgb)
     quality = _quality(codec, vid, quality)
     height, width = rgb.shape[:2]
-    result = codec.model(vid).compress(to_tensor(rgb), max(0, quality - 1))
+    x = to_tensor(rgb)
+    result = codec.model(vid).compress(x, max(0, quality - 1))
+    offsets = fit_offsets(x, result.x_hat)
     stream = ImageBitstream(
-        codec.fingerprint, info.fingerprint, vid, quality, width, height, *result.latent_shape, result.coded
+        codec.fingerprint, info.fingerprint, vid, quality, width, height, *result.latent_shape, result.coded, offsets
     )
     return Encoded(
         pack_bitstream(stream),
@@ -176,7 +179,7 @@ def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None, qual
         height,
         result.estimated_bits,
         header_bytes(stream),
-        to_uint8(result.x_hat),
+        to_uint8(apply_offsets(result.x_hat, offsets)),
     )
 
 
@@ -220,4 +223,4 @@ def decode_image(codec: Codec, data: bytes) -> tuple[np.ndarray, int]:
     stream = check_bitstream(codec, data)
     model = codec.model(stream.version)
     x_hat = model.decompress(stream.coded, stream.height, stream.width, max(0, stream.quality - 1))
-    return to_uint8(x_hat), stream.version
+    return to_uint8(apply_offsets(x_hat, stream.offsets)), stream.version

@@ -88,7 +88,7 @@ class BitstreamInfo:
         return {
             "path": str(self.path),
             "kind": "bitstream",
-            "format_version": image_bitstream.LADDER_FORMAT_VERSION if s.quality else image_bitstream.FORMAT_VERSION,
+            "format_version": s.format_version,
             "file_bytes": self.file_bytes,
             "quality": s.quality or None,
             "width": s.width,
@@ -99,6 +99,7 @@ class BitstreamInfo:
             "codec_fingerprint": s.codec_fingerprint,
             "latent": [s.channels, s.latent_height, s.latent_width],
             "header_bytes": image_bitstream.header_bytes(s),
+            "colour_offsets": [value / image_bitstream.OFFSET_STEPS for value in s.offsets],
         }
 
 
