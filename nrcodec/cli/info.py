@@ -114,6 +114,11 @@ def _print_bitstream(desc: BitstreamInfo) -> None:
             f"codec version {s.version} ({s.version_fingerprint}) of codec {s.codec_fingerprint}, "
             + (f"quality {s.quality}, " if s.quality else "")
             + f"latent {s.channels}x{s.latent_height}x{s.latent_width}"
+            + (
+                f", colour offsets R/G/B {'/'.join(f'{v / image_bitstream.OFFSET_STEPS:+g}' for v in s.offsets)}"
+                if any(s.offsets)
+                else ""
+            )
         )
     )
 
