@@ -59,6 +59,15 @@ PSNR_FLOOR = 30.0
 """Mean RGB PSNR of the default quality on the committed sample crops (measured: see notes/image.md)."""
 
 
+def test_bitstreams_of_the_first_shipped_ladder_still_decode(tmp_path: Path) -> None:
+    """coffee.png at quality 2 as the ladder first shipped coded it (tests/fixtures/image/README.md)."""
+    result = runner.invoke(app, ["decode-image", str(FIXTURES / "coffee-ladder-q2.nri"), "-o", str(tmp_path / "c.png")])
+    assert result.exit_code == 0, result.output
+    assert "(version 0)" in result.stdout
+    decoded = read_image(tmp_path / "c.png")
+    assert psnr(read_image(SAMPLES / "coffee.png")[None], decoded[None]) == pytest.approx(28.2536, abs=0.01)
+
+
 def test_decode_finds_the_shipped_codec_a_bitstream_names(tmp_path: Path) -> None:
     old = FIXTURES / "chelsea-v0.nri"
     result = runner.invoke(app, ["decode-image", str(old), "-o", str(tmp_path / "old.png")])
