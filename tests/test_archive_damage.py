@@ -37,6 +37,11 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+def _recorded(name: str, first: int, stop: int) -> list[list[str]]:
+    """Sessions ``first + 1 .. stop`` of fixture ``name`` as decoded on each CPU recorded."""
+    return [hashes[first:stop] for hashes in DECODES[name]]
+
+
 def _hash(archive: Archive, session: int) -> str:
     return hashlib.sha256(archive.library.decode(session).tobytes()).hexdigest()
 
@@ -57,14 +62,14 @@ def test_a_damaged_last_session_leaves_the_others_decoding_exactly(tmp_path: Pat
     archive = Archive.open(path)
     assert [c.status for c in archive.checks] == [Status.OK, Status.OK, Status.DAMAGED]
     assert "CRC32 mismatch" in (archive.checks[2].reason or "")
-    assert [_hash(archive, s) for s in (1, 2)] == DECODES["pnr-krnet.nrc"][:2]
+    assert [_hash(archive, s) for s in (1, 2)] in _recorded("pnr-krnet.nrc", 0, 2)
     assert "session 3" in archive.notices[0] and "nrcodec repair" in archive.notices[0]
     info = archive.describe().to_json()
     assert [s["session"] for s in info["sessions"]] == [1, 2]
     assert [(d["session"], d["status"]) for d in info["damaged_sessions"]] == [(3, "damaged")]
     with pytest.raises(FormatError, match=rf"session 3 of {path} is damaged .*nrcodec repair"):
         Archive.open(path, sessions=3)
-    assert _hash(Archive.open(path, sessions=2), 2) == DECODES["pnr-krnet.nrc"][1]
+    assert [_hash(Archive.open(path, sessions=2), 2)] in _recorded("pnr-krnet.nrc", 1, 2)
 
 
 def test_sessions_after_a_damaged_one_are_unreachable(tmp_path: Path) -> None:
@@ -73,7 +78,7 @@ def test_sessions_after_a_damaged_one_are_unreachable(tmp_path: Path) -> None:
     assert [c.status for c in report.sessions] == [Status.OK, Status.DAMAGED, Status.UNREACHABLE]
     assert report.intact == 1 and not report.ok and not report.torn_tail
     assert report.to_json()["sessions"][2]["reason"] == "needs session 2, which cannot be read"
-    assert _hash(Archive.open(path, sessions=1), 1) == DECODES["spacenet-sinusoidal.nrc"][0]
+    assert [_hash(Archive.open(path, sessions=1), 1)] in _recorded("spacenet-sinusoidal.nrc", 0, 1)
     with pytest.raises(FormatError, match=r"session 3 of .* needs session 2, which is damaged"):
         Archive.open(path, sessions=3)
 
@@ -87,7 +92,7 @@ def test_decoding_session_k_reads_only_the_header_and_sessions_up_to_k(tmp_path:
     path.write_bytes(data + frame(nrc.SESSION_TAG, b"\x02\x00\x00\x00{}"))
     for_two = Archive.open(path, sessions=2)
     assert [c.status for c in for_two.checks] == [Status.OK, Status.OK, Status.UNREAD]
-    assert _hash(for_two, 2) == DECODES["pnr-krnet.nrc"][1]
+    assert [_hash(for_two, 2)] in _recorded("pnr-krnet.nrc", 1, 2)
     assert [c.status for c in Archive.check(path).sessions] == [Status.OK, Status.OK, Status.DAMAGED]
 
 
@@ -118,7 +123,7 @@ def test_repair_copies_the_intact_sessions_into_a_new_file(tmp_path: Path) -> No
     )
     repaired = Archive.check(fixed)
     assert repaired.ok and len(repaired.sessions) == 2
-    assert [_hash(Archive.open(fixed), s) for s in (1, 2)] == DECODES["pnr-krnet.nrc"][:2]
+    assert [_hash(Archive.open(fixed), s) for s in (1, 2)] in _recorded("pnr-krnet.nrc", 0, 2)
 
     with pytest.raises(UsageError, match="exists; give another destination, or --force"):
         repair(path, fixed)

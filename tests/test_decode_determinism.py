@@ -7,7 +7,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
 import torch
 
 from nrcodec.video.archive import Archive
@@ -15,14 +14,17 @@ from nrcodec.video.archive import Archive
 TRAINED = Path(__file__).resolve().parent / "fixtures" / "trained"
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_trained_session_decodes_the_same_on_any_thread_count(threads: int) -> None:
-    expected = json.loads((TRAINED / "expected.json").read_text())["session_1_sha256"]
+def test_trained_session_decodes_the_same_on_any_thread_count() -> None:
+    recorded = json.loads((TRAINED / "expected.json").read_text())["session_1_sha256"]
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    hashes = []
     try:
-        frames = Archive.open(TRAINED / "bunny-small.nrc", "cpu").library.decode(1)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            frames = Archive.open(TRAINED / "bunny-small.nrc", "cpu").library.decode(1)
+            assert frames.shape == (32, 180, 320, 3)
+            hashes.append(hashlib.sha256(frames.tobytes()).hexdigest())
     finally:
         torch.set_num_threads(before)
-    assert frames.shape == (32, 180, 320, 3)
-    assert hashlib.sha256(frames.tobytes()).hexdigest() == expected
+    assert hashes[0] == hashes[1]
+    assert hashes[0] in recorded  # as decoded on one of the CPUs recorded (README there)

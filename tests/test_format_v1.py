@@ -38,7 +38,7 @@ def test_version_1_archive_decodes_bit_identically(name: str, count: int) -> Non
         archive = Archive.open(FIXTURES / name, "cpu")
         assert archive.version == 1 and archive.describe().format_version == 1
         got = [hashlib.sha256(archive.library.decode(s).tobytes()).hexdigest() for s in range(1, 4)]
-    assert got == DECODES[name]
+    assert got in DECODES[name]  # the frames as decoded on one of the CPUs recorded (README there)
 
 
 @pytest.mark.parametrize("name", sorted(DECODES))
