@@ -126,7 +126,7 @@ def test_version_2_fixture_decodes_bit_identically(threads: int) -> None:
         got = [_digest(library.decode(s)) for s in (1, 2)]
     finally:
         torch.set_num_threads(before)
-    assert got == expected["grow.nrc"]
+    assert got in expected["grow.nrc"]  # as decoded on one of the CPUs recorded (README there)
 
 
 def test_a_stored_network_rebuilds_exactly() -> None:
