@@ -27,7 +27,7 @@ def ladder() -> Codec:
 
 
 def test_the_shipped_ladder_is_small_and_described(tmp_path: Path) -> None:
-    assert DEFAULT_CODEC.stat().st_size + FACTORIZED_CODEC.stat().st_size <= 15 * 2**20
+    assert DEFAULT_CODEC.stat().st_size + FACTORIZED_CODEC.stat().st_size <= 25 * 2**20  # see notes/image.md
     result = runner.invoke(app, ["info", str(DEFAULT_CODEC), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
@@ -35,9 +35,11 @@ def test_the_shipped_ladder_is_small_and_described(tmp_path: Path) -> None:
         "model": "hyperprior",
         "params": {"channels": 128, "latents": 192, "levels": 6, "affine": False},
     }
-    (version,) = info["versions"]
-    assert [level["quality"] for level in version["levels"]] == [1, 2, 3, 4, 5, 6]
-    assert [level["lambda"] for level in version["levels"]] == sorted(level["lambda"] for level in version["levels"])
+    base, trained_on = info["versions"]  # version 1: the same network trained on (notes/image.md)
+    assert (trained_on["parent"], trained_on["mode"]) == (0, "naive")
+    for version in (base, trained_on):
+        assert [level["quality"] for level in version["levels"]] == [1, 2, 3, 4, 5, 6]
+        assert [level["lambda"] for level in version["levels"]] == sorted(level["lambda"] for level in version["levels"])
 
 
 def test_every_quality_costs_more_and_looks_better_than_the_one_below(ladder: Codec) -> None:
@@ -49,7 +51,7 @@ def test_every_quality_costs_more_and_looks_better_than_the_one_below(ladder: Co
         assert sizes == sorted(set(sizes)), sizes
         assert quality == sorted(set(quality)), quality
         decoded, version = decode_image(ladder, points[3].data)
-        assert version == 0 and np.array_equal(decoded, points[3].reconstruction)
+        assert version == ladder.newest and np.array_equal(decoded, points[3].reconstruction)
     default = [encode_image(ladder, rgb) for rgb in photos]
     assert {e.quality for e in default} == {4}
     assert np.mean([psnr(rgb[None], e.reconstruction[None]) for rgb, e in zip(photos, default)]) > PSNR_FLOOR
@@ -77,4 +79,4 @@ def test_decode_finds_the_shipped_codec_a_bitstream_names(tmp_path: Path) -> Non
     stream = tmp_path / "new.nri"
     assert runner.invoke(app, ["encode-image", str(SAMPLES / "coffee.png"), "-o", str(stream)]).exit_code == 0
     result = runner.invoke(app, ["decode-image", str(stream), "-o", str(tmp_path / "new.png"), "--json"])
-    assert result.exit_code == 0 and json.loads(result.stdout)["version"] == 0
+    assert result.exit_code == 0 and json.loads(result.stdout)["version"] == 1
