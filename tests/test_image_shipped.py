@@ -39,7 +39,8 @@ def test_the_shipped_ladder_is_small_and_described(tmp_path: Path) -> None:
     assert (trained_on["parent"], trained_on["mode"]) == (0, "naive")
     for version in (base, trained_on):
         assert [level["quality"] for level in version["levels"]] == [1, 2, 3, 4, 5, 6]
-        assert [level["lambda"] for level in version["levels"]] == sorted(level["lambda"] for level in version["levels"])
+        lambdas = [level["lambda"] for level in version["levels"]]
+        assert lambdas == sorted(lambdas)
 
 
 def test_every_quality_costs_more_and_looks_better_than_the_one_below(ladder: Codec) -> None:
