@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nrcodec.bench.image import mean_curves
 from nrcodec.bench.rd import bd_rate
 from nrcodec.image.codec import Codec, encode_image
 from nrcodec.media.images import read_image
@@ -26,21 +27,12 @@ for f in sorted(Path(sys.argv[3] if len(sys.argv) > 3 else "/work/corpus/heldout
 Path(sys.argv[2]).write_text(json.dumps(rows))
 
 
-def curve(points, codec):
-    groups = {}
-    for p in points:
-        if p["codec"] == codec:
-            groups.setdefault(p["setting"], []).append(p)
-    return sorted(
-        (float(np.mean([p["bpp"] for p in g])), float(np.mean([p["psnr"] for p in g]))) for g in groups.values()
-    )
-
-
 test = [
     (float(np.mean([r["bpp"] for r in rows if r["q"] == q])), float(np.mean([r["psnr"] for r in rows if r["q"] == q])))
     for q in range(1, 7)
 ]
 print("stage 2:", [(round(b, 3), round(p, 2)) for b, p in test], f"{time.time() - start:.0f} s")
+anchors = mean_curves(bench["points"], "psnr")
 for name in ("nrcodec v0", "JPEG", "WebP", "JPEG 2000", "AVIF"):
-    value, note = bd_rate(curve(bench["points"], name), test)
+    value, note = bd_rate(anchors[name], test)
     print(f"BD-rate of stage 2 vs {name}: {value:+.1f}% {note}")
