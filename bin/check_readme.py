@@ -4,9 +4,10 @@ Usage lines are the lines of ```sh blocks and the ``$ ``-prompted lines of other
 commands (./bin/demo, ./bin/test) are not re-run: CI runs them itself. A block right after the
 comment ``<!-- check-readme: slow -->`` (the benchmarks, tens of minutes) runs only with --all.
 
-The scratch folder sees the repository's samples/ and .venv/ (as links), and an empty docs/, so the
-lines run exactly as a user types them after the set-up, without touching the repository. When the
-machine has no ffmpeg, the binary of the imageio-ffmpeg package (a dev extra) stands in for it.
+The scratch folder sees the repository's samples/, .venv/ and the script folders data/, release/ and
+research/ (as links), and an empty docs/, so the lines run exactly as a user types them after the
+set-up, without touching the repository. When the machine has no ffmpeg, the binary of the
+imageio-ffmpeg package (a dev extra) stands in for it.
 
     python bin/check_readme.py          # every usage line but the slow blocks
     python bin/check_readme.py --all    # every usage line
@@ -27,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = ("./bin/demo", "./bin/test")
+LINKED = ("samples", ".venv", "data", "release", "research")
+"""What the scratch folder links to: the samples, the set-up's venv and the scripts usage lines name."""
 SLOW_MARK = "<!-- check-readme: slow -->"
 FENCE = re.compile(r"^```(\w*)\s*$")
 
@@ -76,7 +79,7 @@ def usage_lines(readme: str) -> list[UsageLine]:
 def scratch_folder() -> Path:
     """A folder that looks like the repository after set-up, for the lines to run in."""
     folder = Path(tempfile.mkdtemp(prefix="nrcodec-readme-"))
-    for name in ("samples", ".venv"):
+    for name in LINKED:
         (folder / name).symlink_to(ROOT / name)
     (folder / "docs").mkdir()
     return folder

@@ -1,11 +1,11 @@
-"""Fail when a function or class in nrcodec/ is too long to read in one go.
+"""Fail when a function or class in the repository's Python code is too long to read in one go.
 
 Limits: a function (or method, sync or async, nested ones included) may span at most 60 lines and
 a class at most 200. A definition's length is ``end_lineno - first_line + 1`` where ``first_line``
 is the line of its first decorator when it has any, else its ``def``/``class`` line: decorators,
 the docstring, comments and blank lines inside it all count.
 
-    python bin/check_shape.py                # checks nrcodec/
+    python bin/check_shape.py                # checks every folder with Python code (FOLDERS)
     python bin/check_shape.py path/ file.py  # checks these instead
 
 Prints one ``file:line: kind name is N lines (limit L)`` per offender and exits 1 if there is any.
@@ -22,6 +22,8 @@ from pathlib import Path
 MAX_FUNCTION_LINES = 60
 MAX_CLASS_LINES = 200
 ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("nrcodec", "tests", "bin", "data", "release", "research")
+"""The folders of the repository that hold Python code: the package, its tests and the scripts."""
 
 
 def span(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[int, int]:
@@ -61,7 +63,7 @@ def _shown(path: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    targets = argv or [_shown(ROOT / "nrcodec")]
+    targets = argv or [_shown(ROOT / folder) for folder in FOLDERS]
     found = [message for path in python_files(targets) for message in offenders(path)]
     for message in found:
         print(message)

@@ -1,8 +1,9 @@
-"""The one dialect of both halves: which device runs, how a model trains, how a long loop reports.
+"""The one dialect of both halves: which device runs, what every trainer's settings share, how a
+long loop reports.
 
 Video sessions and image codecs train with different losses and loop lengths, but a user sets them
-the same way (``--device``, ``--lr``, ``--seed``...), the CLI draws one kind of progress bar for both,
-and what a model was trained with is stored beside it; so these records are shared.
+the same way (``--device``, ``--lr``, ``--seed``...) and the CLI draws one kind of progress bar for
+both; so these records are shared, and each trainer extends ``TrainSettings`` with its own.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -72,89 +72,27 @@ def resolve_precision(name: str, device: torch.device) -> str:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How a model is optimised; stored with what it made, so a run can be reproduced.
+    """What every trainer shares: how a model is optimised. Each trainer (a supernet session, a grow
+    session, an image codec) extends it with a record of its own that owns its recipe, its defaults
+    and its validation (``video.settings``, ``image.settings``); what a model was trained with is
+    stored beside it, so a run can be reproduced."""
 
-    Shared: ``lr``, ``batch_size``, ``seed``. A video session runs ``epochs`` passes over its
-    frames, or as many as fit in ``minutes`` when that is set, with a linear ``warmup`` and loss
-    α·L1 + (1 − α)·(1 − SSIM), α = ``l1_weight``; a session of the grow strategy has a network of
-    ``quality`` (1..6) with ``weight_bits``-bit weights. A video session's forward pass runs in
-    ``precision`` (bf16 autocast: the stored integers, not the training arithmetic, define the
-    decode), through ``torch.compile`` when ``compile``. An image
-    codec runs ``steps`` batches of random ``crop``-pixel crops minimising R + ``lmbda``·D, its
-    entropy model's quantiles learning at ``aux_lr``; a codec with quality levels trains level i
-    at λ = ``ladder[i]`` (each crop draws its level).
-    """
-
-    epochs: int = 0
     batch_size: int = 8
     lr: float = 3e-4
-    warmup: float = 0.1
-    l1_weight: float = 0.7
     seed: int = 0
-    steps: int = 2000
-    lmbda: float = 0.01
-    crop: int = 256
-    aux_lr: float = 1e-3
-    minutes: float = 0.0
-    quality: int = 4
-    weight_bits: int = 5
-    precision: str = "fp32"
-    compile: bool = False
-    ladder: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        checks = (
-            (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16"),
-            (self.epochs >= 0, "epochs must be >= 0"),
-            (math.isfinite(self.minutes) and self.minutes >= 0, "minutes must be >= 0"),
-            (self.steps >= 0, "steps must be >= 0"),
+        check(
             (self.batch_size >= 1, "batch size must be >= 1"),
             (math.isfinite(self.lr) and self.lr > 0, "learning rate must be > 0"),
-            (0 <= self.warmup <= 1, "warm-up must be a fraction in [0, 1]"),
-            (0 <= self.l1_weight <= 1, "L1 weight must be in [0, 1]"),
-            (math.isfinite(self.lmbda) and self.lmbda > 0, "lambda must be > 0"),
-            (self.crop >= 1, "crop must be >= 1 pixel"),
-            (math.isfinite(self.aux_lr) and self.aux_lr > 0, "aux learning rate must be > 0"),
-            (all(math.isfinite(v) and v > 0 for v in self.ladder), "every lambda of the ladder must be > 0"),
         )
-        for ok, message in checks:
-            if not ok:
-                raise InputError(message)
 
-    @property
-    def progress_total(self) -> int:
-        """Units of a video session's progress reports: epochs, or seconds of a time budget."""
-        return round(self.minutes * 60) if self.minutes else self.epochs
 
-    def session_json(self) -> dict[str, Any]:
-        """What a video session stores under ``training`` (keys fixed by the archive format; a time
-        budget adds ``minutes``)."""
-        budget = {"minutes": self.minutes} if self.minutes else {}
-        precision = {"precision": self.precision} if self.precision != "fp32" else {}
-        return {
-            **budget,
-            **precision,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "warmup": self.warmup,
-            "l1_weight": self.l1_weight,
-            "seed": self.seed,
-        }
-
-    def codec_json(self, images: int) -> dict[str, Any]:
-        """What an image codec version stores about its training (keys fixed by the codec file)."""
-        return {
-            "lambda": self.lmbda,
-            "images": images,
-            "steps": self.steps,
-            "crop": self.crop,
-            "batch": self.batch_size,
-            "lr": self.lr,
-            "seed": self.seed,
-            "loss": "bpp + lambda * MSE(0..255)",
-            **({"ladder": list(self.ladder)} if self.ladder else {}),
-        }
+def check(*rules: tuple[bool, str]) -> None:
+    """An InputError with the message of the first rule that does not hold."""
+    for ok, message in rules:
+        if not ok:
+            raise InputError(message)
 
 
 @dataclass(frozen=True)

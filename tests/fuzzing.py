@@ -2,8 +2,9 @@
 
 One mutation routine, driven by a ``random.Random``, serves two drivers: hypothesis in
 ``tests/test_fuzz_readers.py`` (CI's short slice; it hands over a random it controls, so failures
-shrink) and the seeded loop of ``bin/fuzz.py`` (the long run: about ten times faster per input, and
-input ``n`` of a reader is always ``mutate(source, Random(n))``, so a failure is replayed by its seed).
+shrink) and the seeded loop of ``tests/fuzz_run.py``, which ``bin/fuzz`` runs (the long run: about
+ten times faster per input, and input ``n`` of a reader is always ``mutate(source, Random(n))``, so
+a failure is replayed by its seed).
 
 Mutations: one to four bit flips, cuts, inserted or deleted bytes; half the time inside one chunk
 that is then framed again with a correct CRC, so they get past the framing into the record and

@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 
 from nrcodec.errors import FormatError
-from nrcodec.format import nrc
-from nrcodec.runtime import TrainSettings
+from nrcodec.format import nrc, nrc_v1
 from nrcodec.video.archive import Archive
 from nrcodec.video.damage import Status
-from nrcodec.video.model import PRESETS
-from nrcodec.video.records import LibraryConfig
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.model import PRESETS
 
-SETTINGS = TrainSettings(epochs=2, batch_size=4, lr=3e-3)
+SETTINGS = SessionSettings(epochs=2, batch_size=4, lr=3e-3)
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, np.ndarray]) -> tuple[Archive, list]:
     path = tmp_path_factory.mktemp("archive") / "lib.nrc"
-    lib = Archive.create(path, LibraryConfig("tiny", PRESETS["tiny"].architecture))
+    lib = Archive.create(path, SupernetConfig(preset="tiny", architecture=PRESETS["tiny"].architecture))
     added = [lib.add(clips[name][:8], name, 25.0, SETTINGS) for name in ("bunny", "closeup")]
     return lib, added
 
@@ -41,8 +41,8 @@ def test_overhead_over_the_entropy_bound_is_small(archive: tuple[Archive, list])
     lib, added = archive
     frozen = {n: np.zeros(f.size, dtype=bool) for n, f in lib.library.state.frozen().items()}
     for record, a in zip(lib.library.records, added):
-        size = nrc.CodedSize()
-        assert len(nrc.encode_session(record, frozen, size)) == a.bytes
+        size = nrc_v1.CodedSize()
+        assert len(nrc.session_chunk(nrc_v1.encode_session(record, frozen, size))) == a.bytes
         assert a.bytes <= 1.02 * size.bits / 8 + 1024, (a.bytes, size.bits / 8)
         frozen = {n: frozen[n] | record.layers[n].mask for n in frozen}
 

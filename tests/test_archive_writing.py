@@ -23,17 +23,17 @@ from nrcodec.errors import FormatError, InputError
 from nrcodec.format import atomic
 from nrcodec.format.atomic import PAUSE_VARIABLE
 from nrcodec.format.lock import lock_path
-from nrcodec.runtime import TrainSettings
 from nrcodec.video.archive import Archive, NewArchive
 from nrcodec.video.damage import Status
+from nrcodec.video.settings import SessionSettings
 
-SETTINGS = TrainSettings(epochs=1, batch_size=4, lr=3e-3)
+SETTINGS = SessionSettings(epochs=1, batch_size=4, lr=3e-3)
 TINY = NewArchive(preset="tiny", strategy="pnr")
 WRITER = """
 import sys, time
 from pathlib import Path
 from nrcodec.media.video import read_video
-from nrcodec.runtime import TrainSettings
+from nrcodec.video.settings import SessionSettings
 from nrcodec.video.archive import Archive, NewArchive
 
 path, clip, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
@@ -43,7 +43,7 @@ with Archive.writing(path, NewArchive(preset="tiny", strategy="pnr"), "cpu", on_
     print("LOCKED", flush=True)
     while not go.exists():
         time.sleep(0.01)
-    report = archive.add(frames, clip.stem, 25.0, TrainSettings(1, 4, 3e-3))
+    report = archive.add(frames, clip.stem, 25.0, SessionSettings(epochs=1, batch_size=4, lr=3e-3))
 print("ADDED", report.info.session, flush=True)
 """
 

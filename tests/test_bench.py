@@ -17,7 +17,7 @@ from nrcodec.bench.video import parse_sizes, psnr_at_bpp, scaled_architecture, w
 from nrcodec.cli import app
 from nrcodec.errors import InputError
 from nrcodec.metrics import ms_ssim_image
-from nrcodec.video.model import preset
+from nrcodec.video.supernet.model import preset
 
 runner = CliRunner()
 

@@ -2,7 +2,7 @@
 
 Whatever the bytes, a reader may only raise nrcodec's own errors: any other exception, an input
 slower than ``fuzzing.DEADLINE_S`` or one that allocates more than ``fuzzing.MEMORY_LIMIT`` fails.
-CI runs a short slice through hypothesis (so a failure shrinks); the long run is ``bin/fuzz.py``
+CI runs a short slice through hypothesis (so a failure shrinks); the long run is ``bin/fuzz``
 (figures in notes/reliability.md). ``NRCODEC_FUZZ_EXAMPLES`` raises the slice here.
 """
 
@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from fuzzing import Target, mutate, run_bounded, targets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nrcodec.errors import NrcodecError
 from nrcodec.format.chunks import read_chunks
+from tests.fuzzing import Target, mutate, run_bounded, targets
 
 EXAMPLES = int(os.environ.get("NRCODEC_FUZZ_EXAMPLES", "25"))
 """Examples per reader; the default is CI's short slice."""

@@ -16,22 +16,23 @@ import pytest
 import torch
 
 from nrcodec.errors import UsageError
-from nrcodec.format import nrc
+from nrcodec.format import nrc, nrc_v2
 from nrcodec.format.quant import levels
 from nrcodec.metrics import psnr
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.archive import Archive, GrowRequest, NewArchive
-from nrcodec.video.grow import GrowLibrary
-from nrcodec.video.session_net import SessionNet, layout
+from nrcodec.video.archive import Archive
+from nrcodec.video.grow.library import GrowLibrary
+from nrcodec.video.grow.network import SessionNet, layout
+from nrcodec.video.grow.settings import GrowSettings
+from nrcodec.video.settings import NewArchive, SessionRequest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v2"
 
 
-def _settings(epochs: int = 4, quality: int = 2, bits: int = 5) -> TrainSettings:
-    return TrainSettings(epochs, batch_size=4, lr=5e-3, quality=quality, weight_bits=bits)
+def _settings(epochs: int = 4, quality: int = 2, bits: int = 5) -> GrowSettings:
+    return GrowSettings(epochs=epochs, batch_size=4, lr=5e-3, quality=quality, weight_bits=bits)
 
 
-def _add(path: Path, frames: np.ndarray, name: str, settings: TrainSettings) -> None:
+def _add(path: Path, frames: np.ndarray, name: str, settings: GrowSettings) -> None:
     with Archive.writing(path, NewArchive(strategy="grow"), "cpu") as archive:
         archive.add(frames, name, 25.0, settings)
 
@@ -93,7 +94,7 @@ def test_chunks_reencode_to_their_bytes(tmp_path: Path, clips: dict[str, np.ndar
     _add(path, clips["bunny"][:4, :90, :160], "bunny", _settings(epochs=2))
     archive = Archive.open(path)
     data = path.read_bytes()
-    chunk = nrc.encode_session(archive.library.records[0], {}, version=2)
+    chunk = nrc.session_chunk(nrc_v2.encode_session(archive.library.records[0]))
     assert data[archive.header_bytes :] == chunk
 
 
@@ -112,7 +113,7 @@ def test_grow_options_refused_on_a_supernet_archive(tmp_path: Path, clips: dict[
         Archive.writing(path, NewArchive(preset="tiny", strategy="pnr"), "cpu") as archive,
         pytest.raises(UsageError, match="--quality apply to grow archives"),
     ):
-        archive.training_settings(2, 0, GrowRequest(quality=3))
+        archive.settings(SessionRequest(2, quality=3))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -148,7 +149,7 @@ def test_a_time_budget_steps_quality_down_until_the_network_trains_enough(
     """A budget far too short for quality 4 trains quality 1 and says so; --epochs keeps the level."""
     frames = clips["bunny"]
     with Archive.writing(tmp_path / "t.nrc", NewArchive(strategy="grow"), "cpu") as archive:
-        hurried = archive.add(frames, "hurried", 25.0, TrainSettings(0, batch_size=4, lr=1e-2, minutes=0.002))
+        hurried = archive.add(frames, "hurried", 25.0, GrowSettings(batch_size=4, lr=1e-2, minutes=0.002))
         patient = archive.add(frames, "patient", 25.0, _settings(epochs=1, quality=4))
     assert hurried.info.extra["quality"] == 1 and hurried.info.extra["quality_asked"] == 4
     assert any("using quality 1" in notice for notice in hurried.notices)

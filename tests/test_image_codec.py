@@ -19,7 +19,7 @@ from nrcodec.errors import ChecksumError, FormatError, InputError, TruncatedErro
 from nrcodec.format.chunks import read_chunks
 from nrcodec.format.image_bitstream import read_bitstream
 from nrcodec.format.record import unpack_record
-from nrcodec.image import Codec, TrainSettings, adapt, decode_image, encode_image, train_codec
+from nrcodec.image import Codec, CodecSettings, adapt, decode_image, encode_image, train_codec
 from nrcodec.image.codec import to_tensor, to_uint8
 from nrcodec.image.codec_file import read_codec_file
 from nrcodec.image.colour_offset import apply_offsets, fit_offsets
@@ -42,12 +42,12 @@ SMALL = {
 """A small architecture of every registered model, trained below."""
 
 
-def tiny(architecture: Architecture, steps: int = 12, lr: float = 1e-3, seed: int = 0) -> TrainSettings:
+def tiny(architecture: Architecture, steps: int = 12, lr: float = 1e-3, seed: int = 0) -> CodecSettings:
     """Few steps on small crops; a model with levels trains each at its own λ."""
     levels = architecture.params.level_count
     ladder = tuple(0.005 * 2**i for i in range(levels)) if levels > 1 else ()
     crop = max(48, architecture.build().stride)
-    return TrainSettings(lmbda=0.01, ladder=ladder, steps=steps, crop=crop, batch_size=2, lr=lr, seed=seed)
+    return CodecSettings(lmbda=0.01, ladder=ladder, steps=steps, crop=crop, batch_size=2, lr=lr, seed=seed)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from nrcodec.cli import app
 from nrcodec.errors import FormatError, InputError
-from nrcodec.image import Codec, TrainSettings, train_codec
+from nrcodec.image import Codec, CodecSettings, train_codec
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.models import Architecture
 from nrcodec.image.models.hyperprior import HyperpriorParams
@@ -24,7 +24,7 @@ from nrcodec.runtime import StepReport
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
 SMALL = Architecture("hyperprior", HyperpriorParams(channels=8, latents=12, levels=2))
-SETTINGS = TrainSettings(lmbda=0.01, ladder=(0.01, 0.04), steps=8, crop=64, batch_size=2, lr=1e-3)
+SETTINGS = CodecSettings(lmbda=0.01, ladder=(0.01, 0.04), steps=8, crop=64, batch_size=2, lr=1e-3)
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,9 @@ def test_a_stopped_run_resumes_to_the_same_codec(
 
 def test_a_checkpoint_of_another_run_is_refused(photos: list[np.ndarray], tmp_path: Path) -> None:
     checkpoint = Checkpoint(tmp_path / "run.ckpt", every=2)
-    short = TrainSettings(lmbda=0.01, ladder=(0.01, 0.04), steps=2, crop=64, batch_size=2)
+    short = CodecSettings(lmbda=0.01, ladder=(0.01, 0.04), steps=2, crop=64, batch_size=2)
     train_codec(photos, short, architecture=SMALL, checkpoint=checkpoint)
-    other = TrainSettings(lmbda=0.01, ladder=(0.01, 0.08), steps=2, crop=64, batch_size=2)
+    other = CodecSettings(lmbda=0.01, ladder=(0.01, 0.08), steps=2, crop=64, batch_size=2)
     with pytest.raises(InputError, match="other settings"):
         train_codec(photos, other, architecture=SMALL, checkpoint=checkpoint)
     with pytest.raises(InputError, match="other settings"):
@@ -100,7 +100,7 @@ def test_a_run_from_a_finished_codec_starts_at_its_weights(
 ) -> None:
     finished = Codec.from_bytes(uninterrupted)
     start = dict(SETTINGS.__dict__, steps=0)
-    unchanged = train_codec(photos, TrainSettings(**start), init=finished)
+    unchanged = train_codec(photos, CodecSettings(**start), init=finished)
     base, again = finished.state(0), unchanged.state(0)
     transforms = [name for name in base if not name.startswith("entropy.")]
     assert transforms and all(torch.equal(base[name], again[name]) for name in transforms)

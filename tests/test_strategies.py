@@ -14,15 +14,15 @@ from nrcodec.bench.sequence import run_sequence
 from nrcodec.cli import app
 from nrcodec.errors import FormatError
 from nrcodec.format import nrc
-from nrcodec.runtime import TrainSettings
 from nrcodec.video.archive import Archive
-from nrcodec.video.library import Library
-from nrcodec.video.model import PRESETS, with_embedding
-from nrcodec.video.records import LibraryConfig
-from nrcodec.video.strategies.spacenet import reserved_rows
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.library import SupernetLibrary
+from nrcodec.video.supernet.model import PRESETS
+from nrcodec.video.supernet.strategies.spacenet import reserved_rows
 
 TINY = PRESETS["tiny"]
-SHORT = TrainSettings(epochs=4, batch_size=4, lr=1e-2)
+SHORT = SessionSettings(epochs=4, batch_size=4, lr=1e-2)
 runner = CliRunner()
 
 
@@ -32,13 +32,13 @@ def sequence(clips: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray, float]
     return [(name, frames[:8], 25.0) for name, frames in clips.items()]
 
 
-def _config(strategy: str, embedding: str = "sinusoidal") -> LibraryConfig:
-    return LibraryConfig("tiny", with_embedding(TINY.architecture, embedding), strategy=strategy)
+def _config(strategy: str, embedding: str = "sinusoidal") -> SupernetConfig:
+    return SupernetConfig(preset="tiny", architecture=TINY.architecture.with_embedding(embedding), strategy=strategy)
 
 
 @pytest.mark.parametrize("strategy", ["pnr", "wsn", "spacenet"])
 def test_forget_free_strategies_decode_earlier_sessions_bit_identically(strategy: str, sequence: list) -> None:
-    library = Library(_config(strategy))
+    library = SupernetLibrary(_config(strategy))
     at_add = []
     for name, frames, fps in sequence:
         library.add_session(frames, name, fps, SHORT)
@@ -81,7 +81,7 @@ def test_replay_recites_earlier_sessions_and_forgets_less_than_finetune(sequence
 
 
 def test_spacenet_never_grows_into_reserved_neurons(sequence: list) -> None:
-    library = Library(_config("spacenet"))
+    library = SupernetLibrary(_config("spacenet"))
     used_before = None
     for name, frames, fps in sequence:
         frozen = {n: layer.frozen.clone() for n, layer in library.state.layers.items()}
@@ -100,7 +100,7 @@ def test_spacenet_never_grows_into_reserved_neurons(sequence: list) -> None:
 def test_static_sparse_differs_from_spacenet_only_by_drop_and_grow(sequence: list) -> None:
     masks = {}
     for strategy in ("spacenet", "static"):
-        library = Library(_config(strategy))
+        library = SupernetLibrary(_config(strategy))
         library.add_session(*sequence[0][1:2], sequence[0][0], 25.0, SHORT)
         masks[strategy] = library.records[0].layers["block.0"].mask
     assert masks["spacenet"].sum() == masks["static"].sum()
@@ -123,12 +123,11 @@ def test_krnet_embedding_archive_is_forget_free_and_reopens_exactly(tmp_path: Pa
 
 
 def test_chunk_of_a_shared_session_is_refused_by_a_forget_free_archive(sequence: list) -> None:
-    shared = Library(_config("finetune"))
-    shared.add_session(sequence[0][1], "a", 25.0, SHORT)
-    chunk = nrc.encode_session(shared.records[0], shared.state.frozen())
-    parsed = nrc.parse(nrc.header_chunk({}, 1) + chunk)
-    forget_free = Library(_config("pnr"))
-    record = nrc.decode_session(1, parsed.sessions[0], forget_free.state.frozen(), forget_free.model.session_sizes, 1)
+    shared = SupernetLibrary(_config("finetune"))
+    result = shared.add_session(sequence[0][1], "a", 25.0, SHORT)
+    parsed = nrc.parse(nrc.header_chunk({}, 1) + result.chunk)
+    forget_free = SupernetLibrary(_config("pnr"))
+    record = forget_free.read_session(parsed.sessions[0], 1)
     with pytest.raises(FormatError, match="not stored as a pnr session"):
         forget_free.state.install(record)
 

@@ -1,4 +1,5 @@
-"""Strategies are plugins with typed options: bad options are a usage error before any file exists."""
+"""Strategies are plugins with typed options, and one resolver maps every strategy name to its library
+kind: bad options and unknown names are a usage error before any file exists."""
 
 from __future__ import annotations
 
@@ -9,19 +10,32 @@ from typer.testing import CliRunner
 
 from nrcodec.cli import app
 from nrcodec.errors import UsageError
-from nrcodec.video.strategies import make_strategy, strategy_names
-from nrcodec.video.strategies.base import STRATEGIES
+from nrcodec.video import kinds
+from nrcodec.video.grow.library import GrowLibrary
+from nrcodec.video.settings import NewArchive
+from nrcodec.video.supernet.library import SupernetLibrary
+from nrcodec.video.supernet.strategies import STRATEGIES, make_strategy
 
 runner = CliRunner()
 
 
 def test_every_registered_strategy_is_made_with_its_default_options() -> None:
-    assert strategy_names()[0] == "grow"
+    assert kinds.strategy_names()[0] == "grow"
     masked = {"pnr", "wsn", "spacenet", "static", "anpyc", "ewc", "finetune", "replay"}
-    assert set(strategy_names()) == masked | {"grow"}
-    for name in strategy_names():
+    assert set(STRATEGIES) == masked and set(kinds.strategy_names()) == masked | {"grow"}
+    for name in STRATEGIES:
         strategy = make_strategy(name)
         assert strategy.name == name and isinstance(strategy.options, STRATEGIES[name].Options)
+
+
+def test_the_resolver_maps_every_strategy_to_one_kind() -> None:
+    assert kinds.resolve("grow") is GrowLibrary
+    assert all(kinds.resolve(name) is SupernetLibrary for name in STRATEGIES)
+    assert kinds.new_config(NewArchive()).to_json() == {"strategy": "grow", "strategy_options": {}, "seed": 0}
+    with pytest.raises(UsageError, match="unknown strategy 'nope'; choose one of grow, anpyc"):
+        kinds.resolve("nope")
+    with pytest.raises(UsageError, match="qat_start must be in"):
+        kinds.new_config(NewArchive(strategy="grow", strategy_options={"qat_start": 2.0}))
 
 
 def test_options_are_typed_and_an_int_is_a_fine_float() -> None:
@@ -45,7 +59,7 @@ def test_options_are_typed_and_an_int_is_a_fine_float() -> None:
         ("static", {"drop": 0.1}, "has no option 'drop'"),
         ("anpyc", {"prune": True}, "option prune must be a float"),
         ("finetune", {"x": 1}, "its options: none"),
-        ("nope", {}, "unknown strategy 'nope'"),
+        ("nope", {}, "unknown supernet strategy 'nope'"),
     ],
 )
 def test_bad_options_are_usage_errors(strategy: str, options: dict, message: str) -> None:

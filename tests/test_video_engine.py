@@ -10,41 +10,41 @@ import torch
 import torch.nn.functional as F
 
 from nrcodec.errors import FrozenWeightError
-from nrcodec.format import nrc
+from nrcodec.format import nrc, nrc_v1
 from nrcodec.media.video import read_video
 from nrcodec.metrics import psnr
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.library import Library
-from nrcodec.video.model import PRESETS
-from nrcodec.video.records import LibraryConfig
-from nrcodec.video.strategies.base import STRATEGIES
-from nrcodec.video.strategies.pnr import PNR
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.library import SupernetLibrary
+from nrcodec.video.supernet.model import PRESETS
+from nrcodec.video.supernet.strategies.base import STRATEGIES
+from nrcodec.video.supernet.strategies.pnr import PNR
 
 TINY = PRESETS["tiny"]
-QUICK = TrainSettings(epochs=12, batch_size=4, lr=1e-2)
+QUICK = SessionSettings(epochs=12, batch_size=4, lr=1e-2)
 PSNR_FLOOR_TINY_BUNNY = 29.0
 """Measured 30.37 dB (tiny defaults: 60 epochs, batch 4, lr 1e-2); the floor leaves 1.4 dB for other CPUs."""
 
 
-def _config(**kw: object) -> LibraryConfig:
-    return LibraryConfig("tiny", TINY.architecture, **kw)
+def _config(**kw: object) -> SupernetConfig:
+    return SupernetConfig(preset="tiny", architecture=TINY.architecture, **kw)
 
 
 @pytest.fixture(scope="module")
 def three_sessions(clips: dict[str, np.ndarray]) -> dict[str, object]:
     """Three clips of different content and sizes, with decodes and chunks taken as they were added."""
-    library = Library(_config())
+    library = SupernetLibrary(_config())
     decoded, chunks = [], []
     for frames in clips.values():
         frozen = library.state.frozen()
         library.add_session(frames, "clip", 25.0, QUICK)
         decoded.append(library.decode(len(library.records)))
-        chunks.append(nrc.encode_session(library.records[-1], frozen))
+        chunks.append(nrc.session_chunk(nrc_v1.encode_session(library.records[-1], frozen)))
     return {"library": library, "decoded": decoded, "chunks": chunks}
 
 
 def test_earlier_sessions_decode_bit_identically_after_later_ones(three_sessions: dict[str, object]) -> None:
-    library: Library = three_sessions["library"]
+    library: SupernetLibrary = three_sessions["library"]
     for session, before in enumerate(three_sessions["decoded"], start=1):
         after = library.decode(session)
         assert after.dtype == np.uint8
@@ -52,16 +52,16 @@ def test_earlier_sessions_decode_bit_identically_after_later_ones(three_sessions
 
 
 def test_stored_records_stay_byte_identical(three_sessions: dict[str, object]) -> None:
-    library: Library = three_sessions["library"]
+    library: SupernetLibrary = three_sessions["library"]
     frozen = {n: np.zeros(f.size, dtype=bool) for n, f in library.state.frozen().items()}
     for record, chunk in zip(library.records, three_sessions["chunks"]):
-        assert nrc.encode_session(record, frozen) == chunk
+        assert nrc.session_chunk(nrc_v1.encode_session(record, frozen)) == chunk
         frozen = {n: frozen[n] | record.layers[n].mask for n in frozen}
 
 
 def test_rebuild_from_records_alone_decodes_bit_identically(three_sessions: dict[str, object]) -> None:
-    library: Library = three_sessions["library"]
-    rebuilt = Library(library.config)
+    library: SupernetLibrary = three_sessions["library"]
+    rebuilt = SupernetLibrary(library.config)
     for record in library.records:
         rebuilt.install(record)
     for session, before in enumerate(three_sessions["decoded"], start=1):
@@ -75,7 +75,7 @@ def test_decode_returns_each_video_at_its_own_size(three_sessions: dict[str, obj
 
 
 def test_sessions_reuse_frozen_weights_and_account_for_them(three_sessions: dict[str, object]) -> None:
-    library: Library = three_sessions["library"]
+    library: SupernetLibrary = three_sessions["library"]
     first, second = library.records[0].meta, library.records[1].meta
     assert first["reused_weights"] == 0
     assert second["reused_weights"] > 0
@@ -96,8 +96,10 @@ def test_tiny_preset_reaches_its_psnr_floor_on_bunny(samples: Path) -> None:
         .permute(0, 2, 3, 1)
         .numpy()
     )
-    library = Library(_config())
-    result = library.add_session(small, "bunny", 25.0, TrainSettings(TINY.epochs, TINY.batch_size, TINY.lr))
+    library = SupernetLibrary(_config())
+    result = library.add_session(
+        small, "bunny", 25.0, SessionSettings(epochs=TINY.epochs, batch_size=TINY.batch_size, lr=TINY.lr)
+    )
     assert result.info.psnr >= PSNR_FLOOR_TINY_BUNNY
 
 
@@ -111,8 +113,8 @@ def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np
 
     STRATEGIES["leaky"] = Leaky
     try:
-        library = Library(_config(strategy="leaky", capacity=0.6))
-        settings = TrainSettings(epochs=2, batch_size=4, lr=3e-3)
+        library = SupernetLibrary(_config(strategy="leaky", capacity=0.6))
+        settings = SessionSettings(epochs=2, batch_size=4, lr=3e-3)
         library.add_session(clips["meadow"][:4], "a", 25.0, settings)
         with pytest.raises(FrozenWeightError, match="session 2 changed frozen weights"):
             library.add_session(clips["closeup"][:4], "b", 25.0, settings)
@@ -121,8 +123,8 @@ def test_writer_refuses_a_strategy_that_moves_frozen_weights(clips: dict[str, np
 
 
 def test_full_layers_still_train_and_say_so(clips: dict[str, np.ndarray]) -> None:
-    library = Library(_config(capacity=0.7))
-    settings = TrainSettings(epochs=1, batch_size=4, lr=3e-3)
+    library = SupernetLibrary(_config(capacity=0.7))
+    settings = SessionSettings(epochs=1, batch_size=4, lr=3e-3)
     first = library.add_session(clips["meadow"][:4], "a", 25.0, settings).notices
     assert any("scaled to 120x90" in notice for notice in first)
     assert not any("free weights" in notice for notice in first)

@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from nrcodec.bench.anchors import RDPoint, VideoAnchor, encode_video, quiet_enco
 from nrcodec.bench.rd import bd_rate, fmt, markdown_table, pareto
 from nrcodec.errors import UsageError
 from nrcodec.media.video import ffmpeg_available_encoders
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.archive import Archive, GrowRequest, NewArchive
+from nrcodec.video.archive import Archive
+from nrcodec.video.grow.settings import GrowSettings
+from nrcodec.video.settings import NewArchive
 
 LADDER_CRFS = tuple(range(12, 52, 3))
 REFERENCE = "x264-medium"
@@ -57,7 +58,7 @@ class LadderPoint:
     clip: str
     quality: int
     quality_used: int
-    """Lower than ``quality`` where the time budget stepped it down (``session_net.fit_to_budget``)."""
+    """Lower than ``quality`` where the time budget stepped it down (``grow.budget.fit_to_budget``)."""
     role: str
     """"first": session 1 of an archive; "later": a later session of the shared archive."""
     session: int
@@ -90,11 +91,7 @@ class LadderRun:
         self.device = device
         self.log = log
 
-    def settings(self, archive: Archive, quality: int, budget: TrainSettings) -> TrainSettings:
-        minutes = budget.minutes or None
-        return archive.training_settings(budget.epochs or None, 0, GrowRequest(quality, budget.weight_bits, minutes))
-
-    def session(self, path: Path, clip: LoadedClip, quality: int, role: str, budget: TrainSettings) -> LadderPoint:
+    def session(self, path: Path, clip: LoadedClip, quality: int, role: str, budget: GrowSettings) -> LadderPoint:
         """The point of ``clip`` as the next session of ``path``, read back if it is already there."""
         name, frames, fps = clip
         with Archive.writing(path, NewArchive(strategy="grow"), self.device) as archive:
@@ -104,7 +101,7 @@ class LadderRun:
                 row = done[0]
             else:
                 self.log(f"quality {quality}, {name} ({role}): training session {len(rows) + 1} of {path}")
-                settings = self.settings(archive, quality, budget)
+                settings = replace(budget, quality=quality)
                 added = archive.add(frames, name, fps, settings)
                 row = archive.sessions()[-1]
                 assert added.info.session == row.info.session
@@ -124,7 +121,7 @@ class LadderRun:
         )
 
     def run(
-        self, clips: list[LoadedClip], qualities: list[int], budget: TrainSettings, first_sessions: bool
+        self, clips: list[LoadedClip], qualities: list[int], budget: GrowSettings, first_sessions: bool
     ) -> list[LadderPoint]:
         points = []
         for quality in qualities:
@@ -162,7 +159,7 @@ def _rd_point(data: dict[str, Any]) -> RDPoint:
     return RDPoint(**fields)
 
 
-def ladder_result(points: list[LadderPoint], anchors: list[RDPoint], budget: TrainSettings) -> dict[str, Any]:
+def ladder_result(points: list[LadderPoint], anchors: list[RDPoint], budget: GrowSettings) -> dict[str, Any]:
     """Per point the ratio to x264 medium's bytes at equal PSNR; per clip and role the BD-rates."""
     rows = []
     for p in points:

@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 from nrcodec.errors import ArchiveFullError
-from nrcodec.video.archive import Archive, GrowRequest, NewArchive
+from nrcodec.video import kinds
+from nrcodec.video.archive import Archive
+from nrcodec.video.settings import NewArchive, SessionRequest
 
 TARGETS = {"add_ratio": 2.5, "decode_ratio": 2.5, "psnr_drop_db": 1.0}
 """add #N <= 2.5x add #2; decode of session 1 at N sessions <= 2.5x at 1; PSNR #N >= PSNR #2 - 1 dB."""
@@ -63,15 +65,15 @@ class ScaleRun:
     full_at: int | None = None
 
     def request(self) -> NewArchive:
-        masked = self.settings.strategy != "grow"
-        return NewArchive(preset="tiny" if masked else None, strategy=self.settings.strategy)
+        sized = kinds.resolve(self.settings.strategy).quality_levels
+        return NewArchive(preset=None if sized else "tiny", strategy=self.settings.strategy)
 
     def add(self, path: Path) -> ScaleRow:
         """One add to ``path``, as add-video does it, and its wall time."""
         start = time.perf_counter()
         with Archive.writing(path, self.request(), self.device) as archive:
-            grow = GrowRequest(self.settings.quality) if self.settings.strategy == "grow" else None
-            settings = archive.training_settings(self.settings.epochs, 0, grow)
+            quality = self.settings.quality if archive.library.quality_levels else None
+            settings = archive.settings(SessionRequest(self.settings.epochs, quality=quality))
             report = archive.add(self.frames, "clip", 25.0, settings)
         seconds = round(time.perf_counter() - start, 4)
         return ScaleRow(report.info.session, seconds, report.info.psnr, report.bytes, report.file_bytes)

@@ -9,28 +9,28 @@ from typing import Any
 import numpy as np
 
 from nrcodec.bench.video import mask_bytes
-from nrcodec.format import nrc
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.library import Library
-from nrcodec.video.records import LibraryConfig, bits_per_pixel
+from nrcodec.video.records import bits_per_pixel
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.library import SupernetLibrary
 
 
 def run_sequence(
     clips: list[tuple[str, np.ndarray, float]],
-    config: LibraryConfig,
-    settings: TrainSettings,
+    config: SupernetConfig,
+    settings: SessionSettings,
     on_session: Callable[[int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Add ``clips`` (name, frames, fps) in order, then re-measure every session at the end."""
-    library = Library(config)
+    library = SupernetLibrary(config)
     rows: list[dict[str, Any]] = []
     total_bytes = 0
     for name, frames, fps in clips:
         if on_session is not None:
             on_session(len(rows) + 1, name)
         result = library.add_session(frames, name, fps, settings)
-        chunk = len(nrc.encode_session(result.record, result.frozen_before))
+        chunk = len(result.chunk)
         total_bytes += chunk
         rows.append(
             {

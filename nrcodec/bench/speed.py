@@ -18,23 +18,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nrcodec.format import entropy, nrc
+from nrcodec.format import entropy, nrc, nrc_v1
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.image import Codec, decode_image, encode_image
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.decoder import DECODE_BATCH, decode_frames
+from nrcodec.video.decoding import DECODE_BATCH, decode_frames
 from nrcodec.video.frames import Placement, to_training
-from nrcodec.video.library import Library
-from nrcodec.video.model import Supernet, preset
-from nrcodec.video.records import LibraryConfig
-from nrcodec.video.session_net import (
-    BATCH_SIZE,
-    DEFAULT_QUALITY,
-    DEFAULT_WEIGHT_BITS,
-    LEARNING_RATE,
-    SessionNet,
-    layout,
-)
+from nrcodec.video.grow.network import SessionNet, layout
+from nrcodec.video.grow.settings import BATCH_SIZE, DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, LEARNING_RATE
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.library import SupernetLibrary
+from nrcodec.video.supernet.model import Supernet, preset
 from nrcodec.video.trainer import reconstruction_loss
 
 SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "bunny.mp4"
@@ -127,11 +121,13 @@ def entropy_throughput(symbols: int = 1_000_000) -> dict[str, float]:
 def archive_vs_bound(preset_name: str, frames: np.ndarray, epochs: int = 2) -> dict[str, float]:
     """Bytes of one real session chunk against the ideal code length of its masks and weights."""
     chosen = preset(preset_name)
-    library = Library(LibraryConfig(chosen.name, chosen.architecture))
+    library = SupernetLibrary(SupernetConfig(preset=chosen.name, architecture=chosen.architecture))
     frozen = library.state.frozen()
-    result = library.add_session(frames, "bench", 25.0, TrainSettings(epochs, chosen.batch_size, chosen.lr))
-    size = nrc.CodedSize()
-    chunk = nrc.encode_session(result.record, frozen, size)
+    result = library.add_session(
+        frames, "bench", 25.0, SessionSettings(epochs=epochs, batch_size=chosen.batch_size, lr=chosen.lr)
+    )
+    size = nrc_v1.CodedSize()
+    chunk = nrc.session_chunk(nrc_v1.encode_session(result.record, frozen, size))
     return {"chunk_bytes": len(chunk), "bound_bytes": size.bits / 8, "ratio": len(chunk) * 8 / size.bits}
 
 

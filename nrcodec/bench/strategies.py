@@ -21,15 +21,15 @@ from torch.func import functional_call
 
 from nrcodec.bench.sequence import run_sequence
 from nrcodec.bench.video import scaled_architecture, width_for_weights
-from nrcodec.format import nrc
 from nrcodec.metrics import average_and_bwt
-from nrcodec.runtime import TrainSettings
 from nrcodec.video.frames import Placement, to_training
-from nrcodec.video.library import Library
-from nrcodec.video.model import Preset, with_embedding
-from nrcodec.video.records import LibraryConfig, SessionInfo
-from nrcodec.video.strategies import SessionContext
-from nrcodec.video.strategies.finetune import Finetune
+from nrcodec.video.records import SessionInfo
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.library import SupernetLibrary
+from nrcodec.video.supernet.model import Preset
+from nrcodec.video.supernet.strategies import SupernetContext
+from nrcodec.video.supernet.strategies.finetune import Finetune
 from nrcodec.video.trainer import train_session
 
 Clips = list[tuple[str, np.ndarray, float]]
@@ -43,13 +43,15 @@ def _label(strategy: str, capacity: float, embedding: str) -> str:
     return label + (" krnet" if embedding == "krnet" else "")
 
 
-def stl_runs(clips: Clips, chosen: Preset, settings: TrainSettings, target_bytes: int, per_weight: float, say: Say):
+def stl_runs(clips: Clips, chosen: Preset, settings: SessionSettings, target_bytes: int, per_weight: float, say: Say):
     """One dense archive per clip, scaled so that together they take about ``target_bytes``.
 
     ``per_weight`` is what the reference paid per new weight without its masks (a dense archive has none).
     """
     width = width_for_weights(chosen.architecture, target_bytes / len(clips) / per_weight)
-    config = LibraryConfig(chosen.name, scaled_architecture(chosen.architecture, width), capacity=1.0)
+    config = SupernetConfig(
+        preset=chosen.name, architecture=scaled_architecture(chosen.architecture, width), capacity=1.0
+    )
     rows, seconds, total = [], 0.0, 0
     for name, frames, fps in clips:
         say(f"stl (width {width:g}): {name}")
@@ -75,7 +77,7 @@ class Joint(Finetune):
         self.generator = torch.Generator().manual_seed(seed)
         self.dense: list[dict[str, torch.nn.Parameter]] = []
 
-    def before_session(self, ctx: SessionContext) -> None:
+    def before_session(self, ctx: SupernetContext) -> None:
         super().before_session(ctx)
         names = ctx.model.session_parameter_names()
         tensors = ctx.model.session_tensors()
@@ -86,7 +88,7 @@ class Joint(Finetune):
     def extra_parameters(self) -> list[torch.Tensor]:
         return [p for dense in self.dense for p in dense.values()]
 
-    def extra_loss(self, ctx: SessionContext) -> torch.Tensor | None:
+    def extra_loss(self, ctx: SupernetContext) -> torch.Tensor | None:
         loss = torch.zeros((), device=ctx.model.head.weight.device)
         for j, ((target, placement), dense) in enumerate(zip(self.others, self.dense), start=2):
             idx = torch.randint(target.shape[0], (self.batch_size,), generator=self.generator)
@@ -95,14 +97,16 @@ class Joint(Finetune):
         return loss
 
 
-def mtl_run(clips: Clips, chosen: Preset, settings: TrainSettings, say: Say) -> dict[str, Any]:
+def mtl_run(clips: Clips, chosen: Preset, settings: SessionSettings, say: Say) -> dict[str, Any]:
     """Train one dense network on all clips at once (``Joint`` on the one loop); every clip keeps its
     own head and biases.
 
     The result is stored as a finetune archive would store it (session 1 writes every weight, later
     sessions only their dense tensors), so bytes are real.
     """
-    library = Library(LibraryConfig(chosen.name, chosen.architecture, capacity=1.0, strategy="finetune"))
+    library = SupernetLibrary(
+        SupernetConfig(preset=chosen.name, architecture=chosen.architecture, capacity=1.0, strategy="finetune")
+    )
     canvas = chosen.architecture.canvas
     placements = [Placement.compute((f.shape[2], f.shape[1]), canvas) for _, f, _ in clips]
     targets = [to_training(f, p) for (_, f, _), p in zip(clips, placements)]
@@ -119,7 +123,7 @@ def mtl_run(clips: Clips, chosen: Preset, settings: TrainSettings, say: Say) -> 
                 for n, t in library.model.session_tensors().items():
                     t.copy_(dense[names[n]])
         result = library.finish_session(pending, frames, name, fps, settings, seconds / len(clips))
-        chunk = len(nrc.encode_session(result.record, result.frozen_before))
+        chunk = len(result.chunk)
         total += chunk
         rows.append(_row(result.info, chunk, seconds / len(clips)))
     return {"label": "mtl", "strategy": "mtl", "sessions": rows, "bytes": total, "seconds": round(seconds, 2)}
@@ -162,7 +166,7 @@ def summarize(run: dict[str, Any], clips: Clips, stl: dict[str, Any] | None) -> 
 def run_strategies(
     clips: Clips,
     chosen: Preset,
-    settings: TrainSettings,
+    settings: SessionSettings,
     capacity: float = 0.3,
     strategies: tuple[str, ...] = STRATEGY_ROWS,
     capacities: tuple[float, ...] = CAPACITIES,
@@ -177,7 +181,12 @@ def run_strategies(
         plan.append(("pnr", capacity, "krnet"))
     runs: list[dict[str, Any]] = []
     for strategy, c, embedding in plan:
-        config = LibraryConfig(chosen.name, with_embedding(chosen.architecture, embedding), c, strategy)
+        config = SupernetConfig(
+            preset=chosen.name,
+            architecture=chosen.architecture.with_embedding(embedding),
+            capacity=c,
+            strategy=strategy,
+        )
         label = _label(strategy, c, embedding)
         run = run_sequence(clips, config, settings, lambda s, name, label=label: say(f"{label}: session {s} ({name})"))
         runs.append(dict(run, label=label, embedding=embedding))

@@ -24,10 +24,11 @@ from nrcodec.bench.rd import bd_rates, fmt, markdown_table, psnr_at_bpp
 from nrcodec.errors import InputError
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import psnr
-from nrcodec.runtime import TrainSettings
 from nrcodec.video.archive import Archive
-from nrcodec.video.model import Architecture, Preset
-from nrcodec.video.records import LibraryConfig
+from nrcodec.video.nerv import NervLayout
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.config import SupernetConfig
+from nrcodec.video.supernet.model import Preset
 
 BENCH_EPOCHS = 50
 """Epochs per session by default: fewer than the presets' so that the default run fits 30 minutes on 2 CPU cores."""
@@ -65,7 +66,7 @@ def parse_sizes(text: str) -> list[Size]:
     return sizes
 
 
-def scaled_architecture(arch: Architecture, width: float) -> Architecture:
+def scaled_architecture(arch: NervLayout, width: float) -> NervLayout:
     """The preset's supernet with every channel count and the stem scaled by ``width``; same canvas."""
     if width == 1:
         return arch
@@ -76,7 +77,7 @@ def scaled_architecture(arch: Architecture, width: float) -> Architecture:
     )
 
 
-def width_for_weights(arch: Architecture, weights: float) -> float:
+def width_for_weights(arch: NervLayout, weights: float) -> float:
     """The width factor whose scaled supernet has about ``weights`` masked weights (bisection)."""
     low, high = 0.05, 8.0
     for _ in range(40):
@@ -157,13 +158,15 @@ def pnr_run(
     clips: list[Clip],
     chosen: Preset,
     size: Size,
-    settings: TrainSettings,
+    settings: SessionSettings,
     workdir: Path,
     device: torch.device,
     say: Say,
 ) -> tuple[list[RDPoint], dict[str, Any]]:
     """Learn the clips in order into one PNR archive; one RD point per clip, plus a summary."""
-    config = LibraryConfig(chosen.name, scaled_architecture(chosen.architecture, size.width), capacity=size.capacity)
+    config = SupernetConfig(
+        preset=chosen.name, architecture=scaled_architecture(chosen.architecture, size.width), capacity=size.capacity
+    )
     path = workdir / f"pnr-{size.capacity:g}-{size.width:g}.nrc"
     archive = Archive.create(path, config, device)
     added = []
@@ -217,7 +220,7 @@ def stl_run(
     chosen: Preset,
     target_bytes: int,
     bytes_per_weight: float,
-    settings: TrainSettings,
+    settings: SessionSettings,
     workdir: Path,
     device: torch.device,
     say: Say,
@@ -227,7 +230,9 @@ def stl_run(
     ``bytes_per_weight`` is what PNR paid per new weight without its masks; a dense archive has no mask to pay.
     """
     width = width_for_weights(chosen.architecture, target_bytes / len(clips) / bytes_per_weight)
-    config = LibraryConfig(chosen.name, scaled_architecture(chosen.architecture, width), capacity=1.0)
+    config = SupernetConfig(
+        preset=chosen.name, architecture=scaled_architecture(chosen.architecture, width), capacity=1.0
+    )
     points = []
     for name, frames, fps in clips:
         say(f"STL w={width:g}: {name}, {settings.epochs} epochs")
@@ -263,7 +268,7 @@ def run_video_bench(
     clips: list[Clip],
     chosen: Preset,
     sizes: list[Size],
-    settings: TrainSettings,
+    settings: SessionSettings,
     anchors: list[VideoAnchor],
     workdir: Path,
     device: torch.device,
@@ -311,7 +316,7 @@ def _stl_matched(
     size: Size,
     pnr_points: list[RDPoint],
     summary: dict[str, Any],
-    settings: TrainSettings,
+    settings: SessionSettings,
     workdir: Path,
     device: torch.device,
     say: Say,
@@ -325,7 +330,7 @@ def _stl_matched(
 
 
 def _settings_json(
-    chosen: Preset, sizes: list[Size], settings: TrainSettings, stl: str, anchors: list[VideoAnchor]
+    chosen: Preset, sizes: list[Size], settings: SessionSettings, stl: str, anchors: list[VideoAnchor]
 ) -> dict[str, Any]:
     """What the bench ran with: preset, operating points, training and the anchors' configurations."""
     return {

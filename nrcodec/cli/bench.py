@@ -32,9 +32,9 @@ from nrcodec.cli.render import device_name, versions
 from nrcodec.errors import UsageError
 from nrcodec.image import DEFAULT_CODEC, Codec
 from nrcodec.media.video import read_video
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.model import preset
-from nrcodec.video.strategies import make_strategy
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.model import preset
+from nrcodec.video.supernet.strategies import STRATEGIES
 
 bench = typer.Typer(help="Measure speed and rate-distortion; results go to JSON and Markdown.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
@@ -219,13 +219,14 @@ def strategies(
         chosen = preset(preset_name)
         chosen_names = tuple(n.strip() for n in names.split(",") if n.strip())
         for name in chosen_names:
-            if make_strategy(name).owns_network:
+            if name not in STRATEGIES:
                 raise UsageError(
-                    f"bench strategies compares strategies of one supernet; {name} has none (see bench rd)"
+                    f"bench strategies compares the strategies of one supernet ({', '.join(sorted(STRATEGIES))}); "
+                    f"{name} is not one of them (grow: see bench rd)"
                 )
         sweep = _parse_capacities(capacities)
         loaded = load_clips(clips, max_frames)
-        settings = TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr)
+        settings = SessionSettings(epochs=epochs or chosen.epochs, batch_size=chosen.batch_size, lr=chosen.lr)
         start = time.perf_counter()
         runs = run_strategies(
             loaded, chosen, settings, capacity, chosen_names, sweep, baselines, krnet, lambda m: err.print(m)

@@ -19,10 +19,9 @@ from nrcodec.cli.render import device_name, versions
 from nrcodec.errors import UsageError
 from nrcodec.image import DEFAULT_CODEC, Codec
 from nrcodec.media.images import read_image
-from nrcodec.runtime import TrainSettings
-from nrcodec.video.archive import DEFAULT_MINUTES
-from nrcodec.video.model import PRESETS, preset
-from nrcodec.video.session_net import DEFAULT_WEIGHT_BITS, check_quality
+from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_WEIGHT_BITS, GrowSettings
+from nrcodec.video.settings import SessionSettings
+from nrcodec.video.supernet.model import PRESETS, preset
 
 PlotOut = Annotated[
     Path | None,
@@ -64,7 +63,7 @@ def video(
         dev = compute_on(device, threads)
         chosen = preset(preset_name)
         loaded = load_clips(clips, max_frames, distinct=True)
-        settings = TrainSettings(epochs, chosen.batch_size, chosen.lr)
+        settings = SessionSettings(epochs=epochs, batch_size=chosen.batch_size, lr=chosen.lr)
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
@@ -159,8 +158,8 @@ def rd(
         dev = compute_on(device, threads)
         loaded = load_clips(clips, max_frames, distinct=True)
         workdir.mkdir(parents=True, exist_ok=True)
-        budget = TrainSettings(
-            epochs or 0, minutes=0.0 if epochs else minutes or DEFAULT_MINUTES, weight_bits=weight_bits
+        budget = GrowSettings(
+            epochs=epochs or 0, minutes=0.0 if epochs else minutes or DEFAULT_MINUTES, weight_bits=weight_bits
         )
         log = err.print
         anchors = anchor_points(loaded, workdir, log)
@@ -182,7 +181,7 @@ def _parse_qualities(text: str) -> list[int]:
     except ValueError:
         raise UsageError(f"--qualities {text!r} is not a comma-separated list of levels like 2,3,4") from None
     for level in levels:
-        check_quality(level, DEFAULT_WEIGHT_BITS)
+        GrowSettings(quality=level)
     if not levels:
         raise UsageError("--qualities needs at least one level")
     return levels

@@ -15,7 +15,7 @@ from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, bench
 from nrcodec.cli.render import device_name, versions
 from nrcodec.errors import UsageError
 from nrcodec.media.video import read_video
-from nrcodec.video.strategies import DEFAULT_STRATEGY, strategy_names
+from nrcodec.video.kinds import DEFAULT_STRATEGY, strategy_names
 
 
 @bench.command("sessions")

@@ -19,7 +19,7 @@ from nrcodec.image import (
     DEFAULT_CODEC,
     SHIPPED_CODECS,
     Codec,
-    TrainSettings,
+    CodecSettings,
     adapt,
     decode_image,
     encode_image,
@@ -27,6 +27,7 @@ from nrcodec.image import (
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.evaluate import psnr
 from nrcodec.image.models import DEFAULT_MODEL, MODELS, Architecture, architecture_for, default_ladder
+from nrcodec.image.settings import ADAPT_LR, ADAPT_STEPS
 from nrcodec.image.train import parent_settings, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
 
@@ -138,8 +139,7 @@ def _start(
     if model is not None and model != base.architecture.model:
         raise UsageError(f"--model {model} differs from the --init codec's model {base.architecture.model}")
     if lmbda is None and lambdas is None:
-        settings = parent_settings(init, 0)
-        return base.architecture, settings.ladder or (settings.lmbda,)
+        return base.architecture, parent_settings(init, 0).lambdas
     ladder = _ladder(base.architecture.model, lmbda, lambdas)
     if len(ladder) != base.architecture.params.level_count:
         raise UsageError(
@@ -147,11 +147,6 @@ def _start(
             f"but {len(ladder)} lambdas were given"
         )
     return base.architecture, ladder
-
-
-def _base_settings(ladder: tuple[float, ...], **given: int | float) -> TrainSettings:
-    """A base codec's settings: its lowest λ, and the whole ladder when it has quality levels."""
-    return TrainSettings(lmbda=ladder[0], ladder=ladder if len(ladder) > 1 else (), **given)  # type: ignore[arg-type]
 
 
 @app.command("train-image-codec")
@@ -162,11 +157,11 @@ def train_image_codec(
     init: InitOption = None,
     lmbda: LambdaOption = None,
     lambdas: LambdasOption = None,
-    steps: StepsOption = 2000,
-    crop: CropOption = 256,
-    batch: BatchOption = 8,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 3e-4,
-    seed: SeedOption = 0,
+    steps: StepsOption = CodecSettings.steps,
+    crop: CropOption = CodecSettings.crop,
+    batch: BatchOption = CodecSettings.batch_size,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = CodecSettings.lr,
+    seed: SeedOption = CodecSettings.seed,
     checkpoint: CheckpointOption = None,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between saves.")] = 200,
     device: DeviceOption = "auto",
@@ -182,7 +177,7 @@ def train_image_codec(
         check_output(out, inputs, replaces="a codec file (every bitstream coded with it needs it)", force=force)
         if checkpoint is not None:
             check_output(checkpoint, [out, *inputs])
-        settings = _base_settings(ladder, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
+        settings = CodecSettings(steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed).with_lambdas(ladder)
         where = compute_on(device, threads)
         pictures = read_images(images)
         start = time.perf_counter()
@@ -194,7 +189,7 @@ def train_image_codec(
 
 
 def _report_training(
-    out: Path, codec: Codec, images: int, settings: TrainSettings, seconds: float, device: str, json_out: bool
+    out: Path, codec: Codec, images: int, settings: CodecSettings, seconds: float, device: str, json_out: bool
 ) -> None:
     base = codec.versions[0]
     report = {
@@ -204,7 +199,7 @@ def _report_training(
         "images": images,
         "steps": settings.steps,
         "lambda": settings.lmbda,
-        "lambdas": list(settings.ladder or (settings.lmbda,)),
+        "lambdas": list(settings.lambdas),
         "train_bpp": base.info["train"]["bpp"],
         "bytes": len(codec.to_bytes()),
         "seconds": round(seconds, 2),
@@ -227,11 +222,11 @@ def adapt_domain(
     images: ImagesOption,
     mode: Annotated[str, typer.Option("--mode", help=f"Adaptation: {', '.join(ADAPT_MODES)}.")] = "cawf",
     parent: Annotated[int, typer.Option("--parent", min=0, help="Version to adapt from.")] = 0,
-    steps: StepsOption = 500,
-    crop: CropOption = 256,
-    batch: BatchOption = 8,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = 1e-4,
-    seed: SeedOption = 0,
+    steps: StepsOption = ADAPT_STEPS,
+    crop: CropOption = CodecSettings.crop,
+    batch: BatchOption = CodecSettings.batch_size,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = ADAPT_LR,
+    seed: SeedOption = CodecSettings.seed,
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     output: Annotated[

@@ -129,18 +129,9 @@ def _text(value: object) -> str:
 
 def _print_archive(desc: ArchiveInfo) -> None:
     config = desc.config
-    opts = ", ".join(f"{k}={v}" for k, v in config.strategy_options.items())
-    strategy = f"{config.strategy} ({opts})" if opts else config.strategy
-    if desc.strategy_summary.get("grows"):
-        shape = f"strategy {escape(strategy)}"
-    else:
-        w, h = config.architecture.canvas
-        shape = (
-            f"preset {config.preset} ({w}x{h} canvas), strategy {escape(strategy)}, embedding "
-            f"{config.architecture.embedding}, capacity {config.capacity}"
-        )
     out.print(
-        f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, {shape}, "
+        f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, "
+        f"{escape(config.describe())}, "
         f"forget-free: {'yes' if desc.forget_free else 'no'}, header {desc.header_bytes} B"
     )
     table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
@@ -159,7 +150,7 @@ def _print_archive(desc: ArchiveInfo) -> None:
             f"{i.reused_weights:,}",
         )
     out.print(table)
-    if desc.strategy_summary.get("grows"):
+    if not desc.usage.layers:
         weights = desc.strategy_summary["network_weights"]
         out.print(f"every session owns its network ({weights:,} weights in all): the archive never fills up")
         return

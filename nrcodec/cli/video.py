@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -32,12 +32,15 @@ from nrcodec.errors import InputError, UsageError
 from nrcodec.media.video import read_video, write_video
 from nrcodec.plots import plot_matrix
 from nrcodec.runtime import resolve_precision
-from nrcodec.video.archive import DEFAULT_MINUTES, Archive, GrowRequest, NewArchive, training
+from nrcodec.video.archive import Archive, training
 from nrcodec.video.evaluate import EvalReport, evaluate
-from nrcodec.video.model import EMBEDDINGS, PRESETS
+from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS
+from nrcodec.video.kinds import DEFAULT_STRATEGY, strategy_names
+from nrcodec.video.nerv import EMBEDDINGS
 from nrcodec.video.records import AddReport
-from nrcodec.video.session_net import DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS
-from nrcodec.video.strategies import DEFAULT_STRATEGY, strategy_names
+from nrcodec.video.settings import NewArchive, SessionRequest
+from nrcodec.video.supernet.config import DEFAULT_PRESET
+from nrcodec.video.supernet.model import PRESETS
 
 VIDEO_FILES = (".y4m", ".mkv", ".mp4", ".mov")
 """Outputs of ``decode`` that are one file (checked before decoding); the others are folders or patterns."""
@@ -46,9 +49,9 @@ PresetOption = Annotated[
     str | None,
     typer.Option(
         "--preset",
-        help=f"Supernet canvas and size of a new pnr-family archive ({', '.join(PRESETS)}); for grow only the "
-        "training recipe (batch size, learning rate).",
-        show_default="small",
+        help=f"Supernet canvas, size and training recipe of a new pnr-family archive ({', '.join(PRESETS)}); "
+        "a grow session sizes its own network (--quality).",
+        show_default=DEFAULT_PRESET,
     ),
 ]
 CapacityOption = Annotated[
@@ -166,16 +169,10 @@ def add_video(
         try:
             if world.main:
                 check_output(archive, [source])
-            wanted = SessionRequest(
-                source,
-                name,
-                max_frames,
-                epochs,
-                seed,
-                GrowRequest(quality, weight_bits, minutes),
-                resolve_precision(precision, dev),
-                compile_model,
+            training_request = SessionRequest(
+                epochs, seed, quality, weight_bits, minutes, resolve_precision(precision, dev), compile_model
             )
+            wanted = ClipRequest(source, name, max_frames, training_request)
             added = _train(archive, request, wanted, dev, world)
         finally:
             parallel.leave()
@@ -190,22 +187,16 @@ def add_video(
 
 
 @dataclass(frozen=True)
-class SessionRequest:
+class ClipRequest:
     """What add-video asks of the new session: its clip and name, and how to train it."""
 
     source: str
     name: str | None
     max_frames: int | None
-    epochs: int | None
-    seed: int
-    grow: GrowRequest
-    precision: str
-    compile_model: bool
+    training: SessionRequest
 
 
-def _train(
-    path: Path, request: NewArchive, wanted: SessionRequest, dev: torch.device, world: parallel.World
-) -> AddReport:
+def _train(path: Path, request: NewArchive, wanted: ClipRequest, dev: torch.device, world: parallel.World) -> AddReport:
     """Read the clip and train it as the next session of ``path``; only rank 0 of a torchrun run
     (or the only process) prints and writes."""
 
@@ -219,11 +210,7 @@ def _train(
         clip = read_video(wanted.source, wanted.max_frames)
         for notice in clip.notices:
             say(notice)
-        settings = replace(
-            lib.training_settings(wanted.epochs, wanted.seed, wanted.grow),
-            precision=wanted.precision,
-            compile=wanted.compile_model,
-        )
+        settings = lib.settings(wanted.training)
         label = wanted.name or clip.name
         stored_name = Path(wanted.source).name
         if not world.main:

@@ -1,25 +1,19 @@
 """The archive file (.nrc): magic and format version, a header chunk, then one chunk per session.
 
 The container (framing, CRCs, the header) is the same in every version; what is inside a session
-chunk is described by the module of its format version (``nrc_v1``...). Readers dispatch on the
-version in the preamble, so every version ever written keeps decoding; new archives are written in
-the version its library kind writes.
+chunk is described by the module of its format version (``nrc_v1``...), which the library kind
+that writes that version reads and writes; the version in the preamble names the kind, so every
+version ever written keeps decoding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from nrcodec.errors import ChecksumError, FormatError, TruncatedError
-from nrcodec.format import nrc_v1, nrc_v2
 from nrcodec.format.chunks import PREAMBLE, chunk_end, frame, preamble, read_chunk, read_preamble
-from nrcodec.format.nrc_v1 import CodedSize
 from nrcodec.format.record import pack_record, unpack_record
-from nrcodec.format.session import SessionRecord
 
 MAGIC = b"NRCA"
 KIND = "nrcodec archive (.nrc)"
@@ -119,29 +113,6 @@ def _session_chunks(data: bytes, pos: int) -> list[SessionChunk]:
     return chunks
 
 
-def encode_session(
-    record: SessionRecord,
-    frozen_before: dict[str, np.ndarray],
-    size: CodedSize | None = None,
-    version: int = 1,
-) -> bytes:
-    """One framed session chunk in format ``version``; ``size`` collects its ideal code length."""
-    size = size or CodedSize()
-    if version == 1:
-        return frame(SESSION_TAG, nrc_v1.encode_session(record, frozen_before, size))
-    return frame(SESSION_TAG, nrc_v2.encode_session(record, size))
-
-
-def decode_session(
-    version: int,
-    payload: bytes,
-    frozen_before: dict[str, np.ndarray],
-    session_sizes: Callable[[int], dict[str, int]],
-    session: int,
-) -> SessionRecord:
-    """Decode the payload of session ``session``'s chunk, written in format ``version``; a version-1
-    session is coded against the earlier sessions' frozen sets, a version-2 one stands alone."""
-    where = f"session {session} chunk"
-    if version == 1:
-        return nrc_v1.decode_session(payload, frozen_before, session_sizes, where)
-    return nrc_v2.decode_session(payload, where)
+def session_chunk(payload: bytes) -> bytes:
+    """A session chunk's payload (written by its format version's module) framed for the archive."""
+    return frame(SESSION_TAG, payload)

@@ -48,9 +48,10 @@ def _tensor_parts(q: np.ndarray, size: CodedSize) -> tuple[bytes, bytes]:
     return b"", q.astype(np.int8).tobytes()
 
 
-def encode_session(record: SessionRecord, size: CodedSize) -> bytes:
+def encode_session(record: SessionRecord, size: CodedSize | None = None) -> bytes:
     """A version-2 session chunk's payload: ``record.dense`` holds every tensor of its network,
-    ``record.shapes`` their shapes."""
+    ``record.shapes`` their shapes; ``size`` collects its ideal code length."""
+    size = size or CodedSize()
     models = []
     parts = []
     for name, tensor in record.dense.items():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from nrcodec.image.codec import Codec, decode_image, encode_image
 from nrcodec.image.models import Architecture, ImageModel, register_model
+from nrcodec.image.settings import CodecSettings
 from nrcodec.image.train import Adaptation, adapt, train_codec
 from nrcodec.image.versions import ADAPT_MODES
-from nrcodec.runtime import TrainSettings
 
 DEFAULT_CODEC = Path(__file__).parent / "data" / "hyperprior.nic"
 FACTORIZED_CODEC = Path(__file__).parent / "data" / "base.nic"
@@ -25,8 +25,8 @@ __all__ = [
     "Adaptation",
     "Architecture",
     "Codec",
+    "CodecSettings",
     "ImageModel",
-    "TrainSettings",
     "adapt",
     "decode_image",
     "encode_image",

@@ -22,8 +22,9 @@ from nrcodec.image.checkpoint import Checkpoint, RecentSteps, RunState, resume, 
 from nrcodec.image.codec import Codec
 from nrcodec.image.evaluate import measure
 from nrcodec.image.models import Architecture
+from nrcodec.image.settings import CodecSettings
 from nrcodec.image.versions import Trainable, continued_base, finalize, new_base, prepare
-from nrcodec.runtime import Progress, StepReport, TrainSettings
+from nrcodec.runtime import Progress, StepReport
 
 ENTROPY_LR_SCALE = 30.0
 """The factorized densities start wide (init scale 10); at the transforms' learning rate they would
@@ -62,7 +63,7 @@ WARMUP_STEPS = 0.02
 """Share of the steps over which the learning rate ramps up linearly (a fresh GDN network is fragile)."""
 
 
-def _optimizers(trainable: Trainable, settings: TrainSettings) -> dict[str, torch.optim.Optimizer]:
+def _optimizers(trainable: Trainable, settings: CodecSettings) -> dict[str, torch.optim.Optimizer]:
     """Adam on the transforms, faster on the densities; its own Adam on the quantiles."""
     model = trainable.model
     params = trainable.parameters()
@@ -74,7 +75,7 @@ def _optimizers(trainable: Trainable, settings: TrainSettings) -> dict[str, torc
     return {"main": main, "aux": torch.optim.Adam([model.entropy.quantiles], lr=settings.aux_lr)}
 
 
-def _set_learning_rate(optimizer: torch.optim.Optimizer, settings: TrainSettings, step: int) -> None:
+def _set_learning_rate(optimizer: torch.optim.Optimizer, settings: CodecSettings, step: int) -> None:
     """Linear warm-up, then cosine from the peak down to a tenth of it at the last step."""
     warmup = max(1, round(WARMUP_STEPS * settings.steps))
     if step < warmup:
@@ -90,12 +91,12 @@ def _psnr(mse: float) -> float:
     return 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
 
 
-def ladder_of(settings: TrainSettings, levels: int) -> torch.Tensor:
+def ladder_of(settings: CodecSettings, levels: int) -> torch.Tensor:
     """The λ of each quality level: the settings' ladder, or ``lmbda`` for a single-level model."""
-    ladder = settings.ladder or (settings.lmbda,)
-    if len(ladder) != levels:
-        raise InputError(f"the model has {levels} quality levels but {len(ladder)} lambdas were given")
-    return torch.tensor(ladder, dtype=torch.float32)
+    lambdas = settings.lambdas
+    if len(lambdas) != levels:
+        raise InputError(f"the model has {levels} quality levels but {len(lambdas)} lambdas were given")
+    return torch.tensor(lambdas, dtype=torch.float32)
 
 
 def _step(
@@ -126,7 +127,7 @@ def _step(
 def fit(
     trainable: Trainable,
     images: list[np.ndarray],
-    settings: TrainSettings,
+    settings: CodecSettings,
     progress: Progress | None = None,
     device: Device = "cpu",
     checkpoint: Checkpoint | None = None,
@@ -175,7 +176,7 @@ class TrainingStopped(InputError):
     """A checkpointed run was interrupted; its state is saved and it can be resumed."""
 
 
-def _identity(trainable: Trainable, images: list[np.ndarray], settings: TrainSettings) -> dict[str, Any]:
+def _identity(trainable: Trainable, images: list[np.ndarray], settings: CodecSettings) -> dict[str, Any]:
     """What makes a run this run: architecture, mode, settings and the training images (hashed)."""
     digest = hashlib.sha256()
     for image in images:
@@ -193,7 +194,7 @@ def _identity(trainable: Trainable, images: list[np.ndarray], settings: TrainSet
 
 def train_codec(
     images: list[np.ndarray],
-    settings: TrainSettings,
+    settings: CodecSettings,
     progress: Progress | None = None,
     device: Device = "cpu",
     architecture: Architecture | None = None,
@@ -226,7 +227,7 @@ def adapt(
     images: list[np.ndarray],
     mode: str = "cawf",
     parent: int = 0,
-    settings: TrainSettings | None = None,
+    settings: CodecSettings | None = None,
     progress: Progress | None = None,
     report: bool = True,
     device: Device = "cpu",
@@ -245,11 +246,6 @@ def adapt(
     )
 
 
-def parent_settings(codec: Codec, parent: int, **overrides: Any) -> TrainSettings:
+def parent_settings(codec: Codec, parent: int, **overrides: Any) -> CodecSettings:
     """Settings that keep a version's rate-distortion trade-offs: its λ, or its whole ladder."""
-    info = codec.version(parent).info
-    value = info.get("lambda")
-    lmbda = float(value) if isinstance(value, int | float) else TrainSettings.lmbda
-    ladder = info.get("ladder")
-    rungs = tuple(float(v) for v in ladder) if isinstance(ladder, list) else ()
-    return TrainSettings(**{"lmbda": lmbda, "ladder": rungs, "lr": 1e-4, "steps": 500, **overrides})
+    return CodecSettings.adapting(codec.version(parent).info, **overrides)

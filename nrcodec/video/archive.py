@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,100 +26,15 @@ from nrcodec.format import nrc
 from nrcodec.format.atomic import append_bytes, commit_bytes, remove_temporaries
 from nrcodec.format.lock import WriterLock, read_pending, writer_lock
 from nrcodec.format.record import need
-from nrcodec.runtime import Progress, TrainSettings
+from nrcodec.runtime import Progress
+from nrcodec.video import kinds
 from nrcodec.video.archive_guard import appendable, damage_notices, has_room, unchanged, unreadable
+from nrcodec.video.contract import VideoLibrary
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
-from nrcodec.video.grow import GrowLibrary
-from nrcodec.video.kinds import AnyLibrary, library_class, make_library
-from nrcodec.video.model import preset, with_embedding
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
-from nrcodec.video.session_net import (
-    BATCH_SIZE,
-    DEFAULT_QUALITY,
-    DEFAULT_WEIGHT_BITS,
-    LEARNING_RATE,
-    check_quality,
-)
-from nrcodec.video.strategies import DEFAULT_STRATEGY, make_strategy, strategy_class
+from nrcodec.video.settings import NewArchive, SessionRequest, SessionSettings
 
 MAX_ARCHIVE = 1 << 34
-DEFAULT_MINUTES = 14.0
-"""Training budget of a grow session when neither --epochs nor --minutes is given: with reading,
-measuring and writing, a session takes at most about 15 minutes."""
-
-
-@dataclass(frozen=True)
-class NewArchive:
-    """The settings asked for when an archive may be created; None means "the default" for a new
-    archive and "whatever it has" for an existing one, which cannot change them."""
-
-    preset: str | None = None
-    capacity: float | None = None
-    strategy: str | None = None
-    strategy_options: dict[str, Any] = field(default_factory=dict)
-    embedding: str | None = None
-    seed: int = 0
-
-    def config(self) -> LibraryConfig:
-        """The settings of a new archive (checked: a bad option is a UsageError here)."""
-        self._refuse_supernet_options(self.strategy or DEFAULT_STRATEGY)
-        chosen = preset(self.preset or "small")
-        return LibraryConfig(
-            chosen.name,
-            with_embedding(chosen.architecture, self.embedding or "sinusoidal"),
-            capacity=0.3 if self.capacity is None else self.capacity,
-            strategy=self.strategy or DEFAULT_STRATEGY,
-            strategy_options=self.strategy_options,
-            seed=self.seed,
-        )
-
-    def _refuse_supernet_options(self, strategy: str) -> None:
-        """--preset, --capacity and --embedding shape a shared supernet, which grow does not have."""
-        if not strategy_class(strategy).owns_network:
-            return
-        flags = (("--preset", self.preset), ("--capacity", self.capacity), ("--embedding", self.embedding))
-        given = [flag for flag, value in flags if value is not None]
-        if given:
-            raise UsageError(
-                f"{', '.join(given)} shape the shared supernet of pnr and the other masked strategies; a grow "
-                "session sizes its own network (use --quality, or --strategy pnr for a supernet)"
-            )
-
-    def check_fixed(self, path: Path, config: LibraryConfig) -> None:
-        """An existing archive's settings cannot change: a different value is a usage error."""
-        self._refuse_supernet_options(config.strategy)
-        fixed = (
-            ("--preset", self.preset, config.preset),
-            ("--capacity", self.capacity, config.capacity),
-            ("--strategy", self.strategy, config.strategy),
-            ("--embedding", self.embedding, config.architecture.embedding),
-        )
-        for option, given, stored in fixed:
-            if given is not None and given != stored:
-                raise UsageError(
-                    f"{path} was created with {option} {stored}; it cannot change to {given} "
-                    f"(leave {option} out, or add the video to a new archive)"
-                )
-        if self.strategy_options:
-            raise UsageError(f"{path} exists; --strategy-option applies to new archives only")
-
-
-@dataclass(frozen=True)
-class GrowRequest:
-    """What a session of a grow archive may ask for; None is the default."""
-
-    quality: int | None = None
-    weight_bits: int | None = None
-    minutes: float | None = None
-
-    def refuse(self, strategy: str) -> None:
-        """A UsageError if any was given for an archive whose strategy is not grow."""
-        given = [flag for flag, value in self.flags() if value is not None]
-        if given:
-            raise UsageError(f"{', '.join(given)} apply to grow archives; this archive's strategy is {strategy}")
-
-    def flags(self) -> tuple[tuple[str, object], ...]:
-        return (("--quality", self.quality), ("--weight-bits", self.weight_bits), ("--minutes", self.minutes))
 
 
 @dataclass(frozen=True)
@@ -143,14 +58,10 @@ class ArchiveInfo:
         return {
             "path": str(self.path),
             "format_version": self.format_version,
-            "preset": config.preset,
-            "canvas": list(config.architecture.canvas),
+            **config.figures(),
             "strategy": config.strategy,
             "strategy_options": config.strategy_options,
-            "embedding": config.architecture.embedding,
             "forget_free": self.forget_free,
-            "capacity": config.capacity,
-            "quantization": config.quantization,
             "seed": config.seed,
             "file_bytes": self.file_bytes,
             "header_bytes": self.header_bytes,
@@ -168,7 +79,12 @@ class Archive:
     """An archive's library, what state each session's chunk is in, and where its bytes stand."""
 
     def __init__(
-        self, path: Path, library: AnyLibrary, parsed: nrc.ParsedArchive, checks: list[SessionCheck], file_bytes: int
+        self,
+        path: Path,
+        library: VideoLibrary[Any],
+        parsed: nrc.ParsedArchive,
+        checks: list[SessionCheck],
+        file_bytes: int,
     ) -> None:
         self.path = path
         self.library = library
@@ -197,7 +113,7 @@ class Archive:
     def create(cls, path: str | os.PathLike[str], config: LibraryConfig, device: str | torch.device = "cpu") -> Archive:
         """A new, empty archive in memory; nothing is written before the first session."""
         header = {"format": nrc.KIND, "nrcodec_version": __version__, "config": config.to_json()}
-        library = make_library(config, device)
+        library = kinds.make_library(config, device)
         data = nrc.header_chunk(header, library.format_version)
         parsed = nrc.ParsedArchive(library.format_version, header, len(data), [])
         archive = cls(Path(path), library, parsed, [], 0)
@@ -216,14 +132,14 @@ class Archive:
         data = _read(path)
         parsed = _parse(path, data)
         config = _config(path, parsed)
-        if parsed.version != library_class(config).format_version:
+        empty = kinds.make_library(config, device)
+        if parsed.version != empty.format_version:
             raise FormatError(
                 f"{path}: a {config.strategy} archive cannot be in format {parsed.version}; the file is damaged"
             )
-        forget_free = make_strategy(config.strategy, config.strategy_options).forget_free
-        loaded = load(config, device, parsed, sessions if forget_free else None)
+        loaded = load(empty, parsed, sessions if empty.forget_free else None)
         if sessions is not None:
-            problem = unreadable(path, loaded.checks, sessions, forget_free)
+            problem = unreadable(path, loaded.checks, sessions, empty.forget_free)
             if problem:
                 raise FormatError(problem)
         return cls(path, loaded.library, parsed, loaded.checks, len(data))
@@ -256,9 +172,9 @@ class Archive:
             remove_temporaries(path)
             if path.exists():
                 archive = cls.open(path, device)
-                request.check_fixed(path, archive.config)
+                _check_fixed(path, request, archive.config)
             else:
-                archive = cls.create(path, request.config(), device)
+                archive = cls.create(path, kinds.new_config(request), device)
             archive.notices = appendable(path, archive.checks, lock.pending())
             has_room(path, len(archive.library.records), archive.library.capacity())
             archive._lock = lock
@@ -267,45 +183,22 @@ class Archive:
             finally:
                 archive._lock = None
 
-    def training_settings(
-        self, epochs: int | None = None, seed: int = 0, grow: GrowRequest | None = None
-    ) -> TrainSettings:
-        """The archive preset's training settings, with ``epochs`` instead of its default if given.
-
-        A grow archive trains with its own recipe (``session_net.BATCH_SIZE``, ``LEARNING_RATE``) and
-        takes the session's quality, weight bits and time budget (``grow``); by default it trains for
-        ``DEFAULT_MINUTES`` unless ``epochs`` is given. Other archives refuse those three.
-        """
-        grow = grow or GrowRequest()
-        if not isinstance(self.library, GrowLibrary):
-            grow.refuse(self.config.strategy)
-            chosen = preset(self.config.preset)
-            return TrainSettings(epochs or chosen.epochs, chosen.batch_size, chosen.lr, seed=seed)
-        minutes = grow.minutes or (0.0 if epochs else DEFAULT_MINUTES)
-        settings = TrainSettings(
-            epochs or 0,
-            minutes=minutes,
-            quality=grow.quality or DEFAULT_QUALITY,
-            weight_bits=grow.weight_bits or DEFAULT_WEIGHT_BITS,
-            batch_size=BATCH_SIZE,
-            lr=LEARNING_RATE,
-            seed=seed,
-        )
-        check_quality(settings.quality, settings.weight_bits)
-        return settings
+    def settings(self, request: SessionRequest) -> SessionSettings:
+        """How this archive's next session trains, as its library kind makes it from ``request``."""
+        return self.library.settings(request)
 
     def add(
         self,
         frames: np.ndarray,
         name: str,
         fps: float,
-        settings: TrainSettings,
+        settings: SessionSettings,
         progress: Progress | None = None,
         source: str | None = None,
     ) -> AddReport:
         """Train one more session and append it to the file durably (under torchrun: rank 0 only)."""
         result = self.library.add_session(frames, name, fps, settings, progress, source)
-        chunk = nrc.encode_session(result.record, result.frozen_before, version=self.version)
+        chunk = result.chunk
         world = parallel.current()
         if not world.main:
             return AddReport(result.info, len(chunk), self.file_bytes, (), world.size)
@@ -379,7 +272,7 @@ def training(
             yield archive
         return
     parallel.barrier(world)
-    yield Archive.open(path, device) if path.exists() else Archive.create(path, request.config(), device)
+    yield Archive.open(path, device) if path.exists() else Archive.create(path, kinds.new_config(request), device)
 
 
 def _read(path: Path) -> bytes:
@@ -400,16 +293,29 @@ def _parse(path: Path, data: bytes) -> nrc.ParsedArchive:
 
 
 def _config(path: Path, parsed: nrc.ParsedArchive) -> LibraryConfig:
+    """The header's settings, read by the kind its strategy names."""
+    data = need(parsed.header, "config", dict, "archive header")
     try:
-        return LibraryConfig.from_json(need(parsed.header, "config", dict, "archive header"))
+        kind = kinds.resolve(str(data.get("strategy")))
+    except UsageError as exc:
+        raise FormatError(f"{path}: archive header: settings are malformed ({exc})") from None
+    try:
+        return kind.config_from_json(data)
     except FormatError as exc:
         raise FormatError(f"{path}: {exc}") from None
+
+
+def _check_fixed(path: Path, request: NewArchive, config: LibraryConfig) -> None:
+    """Refuse what ``request`` cannot ask of the existing archive ``path``: options its kind does not
+    have (checked as if creating one of its kind), and settings that differ from its own."""
+    kinds.resolve(config.strategy).new_config(replace(request, strategy=config.strategy, strategy_options={}))
+    request.check_fixed(path, config)
 
 
 def _check_request(path: Path, request: NewArchive) -> None:
     """Refuse settings that cannot apply before waiting for the lock: the archive's header is
     enough (read without the lock, as any reader does)."""
     if path.exists():
-        request.check_fixed(path, _config(path, _parse(path, _read(path))))
+        _check_fixed(path, request, _config(path, _parse(path, _read(path))))
     else:
-        request.config()
+        kinds.new_config(request)

@@ -12,13 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from nrcodec.errors import FormatError
 from nrcodec.format import nrc
-from nrcodec.format.session import SessionRecord
-from nrcodec.video.kinds import AnyLibrary, make_library
-from nrcodec.video.records import LibraryConfig
+from nrcodec.video.contract import VideoLibrary
 
 
 class Status(enum.StrEnum):
@@ -91,13 +87,13 @@ class ArchiveCheck:
 
 @dataclass
 class Loaded:
-    library: AnyLibrary
+    library: VideoLibrary[Any]
     checks: list[SessionCheck]
 
 
-def load(config: LibraryConfig, device: str | torch.device, parsed: nrc.ParsedArchive, limit: int | None) -> Loaded:
-    """Install sessions 1..``limit`` (all when None) in order until one cannot be read."""
-    library = make_library(config, device)
+def load(library: VideoLibrary[Any], parsed: nrc.ParsedArchive, limit: int | None) -> Loaded:
+    """Install sessions 1..``limit`` (all when None) into the empty ``library``, in order, until one
+    cannot be read."""
     checks: list[SessionCheck] = []
     broken: int | None = None
     for chunk in parsed.chunks:
@@ -110,21 +106,21 @@ def load(config: LibraryConfig, device: str | torch.device, parsed: nrc.ParsedAr
         elif limit is not None and chunk.session > limit:
             checks.append(SessionCheck(chunk.session, Status.UNREAD, chunk.offset, chunk.size))
         else:
-            problem = _install(library, parsed.version, chunk)
+            problem = _install(library, chunk)
             status = Status.DAMAGED if problem else Status.OK
             checks.append(SessionCheck(chunk.session, status, chunk.offset, chunk.size, problem))
             if problem:
                 broken = chunk.session
-                library = _rebuilt(config, device, library.records)
+                library = _rebuilt(library)
     return Loaded(library, checks)
 
 
-def _install(library: AnyLibrary, version: int, chunk: nrc.SessionChunk) -> str | None:
+def _install(library: VideoLibrary[Any], chunk: nrc.SessionChunk) -> str | None:
     """Decode and install one session chunk; the reason it cannot be, or None."""
     assert chunk.payload is not None
     i = chunk.session
     try:
-        record = library.read_session(version, chunk.payload, i)
+        record = library.read_session(chunk.payload, i)
         if record.meta.get("session") != i:
             raise FormatError(f"session {i} chunk is out of order (it says session {record.meta.get('session')})")
         library.install(record)
@@ -133,10 +129,11 @@ def _install(library: AnyLibrary, version: int, chunk: nrc.SessionChunk) -> str 
     return None
 
 
-def _rebuilt(config: LibraryConfig, device: str | torch.device, records: list[SessionRecord]) -> AnyLibrary:
-    """A library holding ``records`` only: a failed install may have written part of its session."""
-    library = make_library(config, device)
-    for record in records:
+def _rebuilt(damaged: VideoLibrary[Any]) -> VideoLibrary[Any]:
+    """A library of the same kind holding ``damaged``'s records only: a failed install may have
+    written part of its session."""
+    library = type(damaged)(damaged.config, damaged.device)
+    for record in list(damaged.records):
         library.install(record)
     return library
 

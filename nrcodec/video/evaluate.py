@@ -9,7 +9,7 @@ import numpy as np
 
 from nrcodec.errors import InputError, UsageError
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
-from nrcodec.video.kinds import AnyLibrary, GrowLibrary
+from nrcodec.video.contract import VideoLibrary
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -77,7 +77,7 @@ class EvalReport:
         return out
 
 
-def _checked_source(library: AnyLibrary, session: int, source: np.ndarray) -> np.ndarray:
+def _checked_source(library: VideoLibrary[Any], session: int, source: np.ndarray) -> np.ndarray:
     """The source's first frames, after checking that it can be the video of ``session``."""
     records = library.records
     if not 1 <= session <= len(records):
@@ -93,11 +93,11 @@ def _checked_source(library: AnyLibrary, session: int, source: np.ndarray) -> np
     return source[: info.frames]
 
 
-def evaluate(library: AnyLibrary, sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
+def evaluate(library: VideoLibrary[Any], sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
     """Decode each session given a source and compare with it; ``matrix`` adds the transfer matrix
     of the PNR paper (the diagonal is the normal decode; the lower triangle shows forgetting, the
     upper one how alike the videos are), which only a shared supernet has."""
-    if matrix and isinstance(library, GrowLibrary):
+    if matrix and not library.transfer_matrix:
         raise UsageError(
             "--matrix needs a shared supernet (pnr and the other masked strategies); grow sessions own their networks"
         )

@@ -1,29 +1,48 @@
-"""The two kinds of library, and which one an archive's strategy needs.
+"""The one resolver: which library kind an archive's strategy needs. Nothing else asks.
 
-``Library`` keeps every session as a subnetwork of one shared supernet (pnr and the other masked
-strategies; archive format 1). ``GrowLibrary`` gives every session a network of its own (grow;
-format 2). Both offer what the archive, the evaluation and the CLI use: ``add_session``,
-``install``, ``read_session``, ``decode``, ``records``, ``info``, ``capacity``, ``summary``.
+Every strategy name belongs to exactly one kind: ``grow`` to ``GrowLibrary`` (a network per
+session, format 2), pnr and the other masked strategies to ``SupernetLibrary`` (one shared
+supernet, format 1). A new kind is one more entry in ``KINDS``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from nrcodec.video.grow import GrowLibrary
-from nrcodec.video.library import Library
+from nrcodec.errors import UsageError
+from nrcodec.video.contract import VideoLibrary
+from nrcodec.video.grow.library import GrowLibrary
 from nrcodec.video.records import LibraryConfig
-from nrcodec.video.strategies import strategy_class
+from nrcodec.video.settings import NewArchive
+from nrcodec.video.supernet.library import SupernetLibrary
 
-AnyLibrary = Library | GrowLibrary
-__all__ = ["AnyLibrary", "GrowLibrary", "Library", "library_class", "make_library"]
-
-
-def library_class(config: LibraryConfig) -> type[Library] | type[GrowLibrary]:
-    """The kind of library ``config``'s strategy needs (its ``format_version`` is the archive's)."""
-    return GrowLibrary if strategy_class(config.strategy).owns_network else Library
+KINDS: tuple[type[VideoLibrary[Any]], ...] = (GrowLibrary, SupernetLibrary)
+DEFAULT_STRATEGY = "grow"
+"""What a new archive uses unless told: a network per session, the forget-free library with the
+smallest files measured (notes/rate.md); ``pnr`` is the paper's masked supernet."""
 
 
-def make_library(config: LibraryConfig, device: str | torch.device = "cpu") -> AnyLibrary:
+def strategy_names() -> list[str]:
+    """Every strategy an archive may have, the default first."""
+    names = [name for kind in KINDS for name in kind.strategies()]
+    return sorted(names, key=lambda name: (name != DEFAULT_STRATEGY, name))
+
+
+def resolve(strategy: str) -> type[VideoLibrary[Any]]:
+    """The kind of library that ``strategy`` needs (a UsageError for an unknown name)."""
+    for kind in KINDS:
+        if strategy in kind.strategies():
+            return kind
+    raise UsageError(f"unknown strategy {strategy!r}; choose one of {', '.join(strategy_names())}")
+
+
+def new_config(request: NewArchive) -> LibraryConfig:
+    """The checked settings of a new archive (a UsageError for a bad option)."""
+    return resolve(request.strategy or DEFAULT_STRATEGY).new_config(request)
+
+
+def make_library(config: LibraryConfig, device: str | torch.device = "cpu") -> VideoLibrary[Any]:
     """An empty library of the kind ``config``'s strategy needs."""
-    return library_class(config)(config, device)
+    return resolve(config.strategy)(config, device)

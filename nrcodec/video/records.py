@@ -6,14 +6,12 @@ on them, so keys are added, never renamed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from nrcodec.errors import FormatError, NrcodecError, UsageError
-from nrcodec.format.quant import GRANULARITIES
+from nrcodec.errors import FormatError, NrcodecError
 from nrcodec.video.frames import Placement
-from nrcodec.video.model import Architecture
-from nrcodec.video.strategies import make_strategy
 
 
 def bits_per_pixel(nbytes: int, width: int, height: int, frames: int) -> float:
@@ -23,50 +21,47 @@ def bits_per_pixel(nbytes: int, width: int, height: int, frames: int) -> float:
 
 @dataclass(frozen=True)
 class LibraryConfig:
-    """Archive-wide settings, fixed when the library is created; the archive header holds them."""
+    """Archive-wide settings every library kind has, fixed when the archive is created; its header
+    holds them. A kind with more settings extends it (the supernet's ``SupernetConfig``)."""
 
-    preset: str
-    architecture: Architecture
-    capacity: float = 0.3
-    strategy: str = "pnr"
+    strategy: str = "grow"
     strategy_options: dict[str, Any] = field(default_factory=dict)
-    quantization: str = "tensor"
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        if not 0 < self.capacity <= 1:
-            raise UsageError(f"capacity must be in (0, 1], got {self.capacity}")
-        if self.quantization not in GRANULARITIES:
-            raise UsageError(f"quantization must be one of {', '.join(GRANULARITIES)}")
-        make_strategy(self.strategy, self.strategy_options)
-
     def to_json(self) -> dict[str, Any]:
-        return {
-            "preset": self.preset,
-            "architecture": self.architecture.to_json(),
-            "capacity": self.capacity,
-            "strategy": self.strategy,
-            "strategy_options": self.strategy_options,
-            "quantization": self.quantization,
-            "seed": self.seed,
-        }
+        return {"strategy": self.strategy, "strategy_options": self.strategy_options, "seed": self.seed}
+
+    def fixed(self) -> tuple[tuple[str, object], ...]:
+        """The add-video options that set these settings, with their values (which cannot change)."""
+        return (("--strategy", self.strategy),)
+
+    def describe(self) -> str:
+        """The settings in words, for ``info``."""
+        opts = ", ".join(f"{k}={v}" for k, v in self.strategy_options.items())
+        return f"strategy {self.strategy} ({opts})" if opts else f"strategy {self.strategy}"
+
+    def figures(self) -> dict[str, Any]:
+        """The supernet's settings as ``info`` reports them: none for a library without one."""
+        return {"preset": None, "canvas": None, "embedding": None, "capacity": None, "quantization": None}
 
     @classmethod
     def from_json(cls, data: Any) -> LibraryConfig:
-        try:
-            return cls(
-                preset=str(data["preset"]),
-                architecture=Architecture.from_json(data["architecture"]),
-                capacity=float(data["capacity"]),
-                strategy=str(data["strategy"]),
-                strategy_options=dict(data["strategy_options"]),
-                quantization=str(data["quantization"]),
-                seed=int(data["seed"]),
-            )
-        except FormatError:
-            raise
-        except (KeyError, TypeError, ValueError, NrcodecError) as exc:
-            raise FormatError(f"archive header: settings are malformed ({exc})") from None
+        """The settings in an archive header; other keys (a grow archive written before this record
+        had its own, which held a supernet's settings) are ignored."""
+        return malformed_settings(lambda: cls(str(data["strategy"]), dict(data["strategy_options"]), int(data["seed"])))
+
+
+Read = TypeVar("Read")
+
+
+def malformed_settings(read: Callable[[], Read]) -> Read:
+    """``read()``, with what a malformed header raises as one FormatError."""
+    try:
+        return read()
+    except FormatError as exc:
+        raise FormatError(f"archive header: {exc}") from None
+    except (KeyError, TypeError, ValueError, NrcodecError) as exc:
+        raise FormatError(f"archive header: settings are malformed ({exc})") from None
 
 
 SESSION_KEYS = (

@@ -1,18 +1,21 @@
-"""The one session-training loop; strategies plug into its hooks (see ``strategies.base``)."""
+"""The one session-training loop of both library kinds; a plugin (a supernet strategy, or the bare
+``Plugin`` for grow) hooks into it (``video.plugin``)."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from pytorch_msssim import ssim
 
 from nrcodec import parallel
-from nrcodec.runtime import Progress, StepReport, TrainSettings
-from nrcodec.video.strategies.base import SessionContext, Strategy
+from nrcodec.runtime import Progress, StepReport
+from nrcodec.video.plugin import Context, Plugin, SessionContext
+from nrcodec.video.settings import SessionSettings
 
 
 def reconstruction_loss(output: torch.Tensor, target: torch.Tensor, l1_weight: float) -> torch.Tensor:
@@ -40,7 +43,7 @@ class Budget:
     """How long a session trains: ``epochs`` passes (the step count known up front) or ``minutes``
     of wall-clock time; gives the fraction done and the learning-rate factor of every step."""
 
-    def __init__(self, settings: TrainSettings, steps_per_epoch: int) -> None:
+    def __init__(self, settings: SessionSettings, steps_per_epoch: int) -> None:
         self.seconds = settings.minutes * 60
         self.epochs = settings.epochs
         self.steps = settings.epochs * steps_per_epoch
@@ -69,13 +72,13 @@ class Budget:
         return elapsed >= self.seconds if self.seconds else epoch >= self.epochs
 
 
-def _optimizer(ctx: SessionContext, strategy: Strategy, settings: TrainSettings) -> torch.optim.Optimizer:
-    params = [p for p in ctx.model.parameters() if p.requires_grad] + strategy.extra_parameters()
-    fused = ctx.model.head.weight.device.type in ("cpu", "cuda")
+def _optimizer(ctx: SessionContext, plugin: Plugin[Any], settings: SessionSettings) -> torch.optim.Optimizer:
+    params = [p for p in ctx.model.parameters() if p.requires_grad] + plugin.extra_parameters()
+    fused = ctx.model.device.type in ("cpu", "cuda")
     return torch.optim.Adam(params, lr=settings.lr, fused=fused)
 
 
-def _forward(model: torch.nn.Module, world: parallel.World, settings: TrainSettings) -> torch.nn.Module:
+def _forward(model: torch.nn.Module, world: parallel.World, settings: SessionSettings) -> torch.nn.Module:
     """What a training step calls: the model, under DDP when several processes train, compiled
     when asked (``--compile``)."""
     forward = parallel.wrap(model, world)
@@ -83,8 +86,8 @@ def _forward(model: torch.nn.Module, world: parallel.World, settings: TrainSetti
 
 
 def _step(
-    ctx: SessionContext,
-    strategy: Strategy,
+    ctx: Context,
+    plugin: Plugin[Context],
     trainer: tuple[torch.nn.Module, torch.optim.Optimizer],
     targets: torch.Tensor,
     batch: tuple[torch.Tensor, float],
@@ -98,21 +101,22 @@ def _step(
         out = ctx.placement.crop(forward(ctx.session, idx, ctx.num_frames)).float()
     target = targets[idx.to(targets.device)]
     loss = ctx.loss(out, target)
-    extra = strategy.extra_loss(ctx)
+    extra = plugin.extra_loss(ctx)
     optimizer.zero_grad(set_to_none=True)
     (loss * share if extra is None else loss * share + extra).backward()
-    strategy.after_backward(ctx)
+    plugin.after_backward(ctx)
     optimizer.step()
-    strategy.after_update(ctx)
+    plugin.after_update(ctx)
+    ctx.model.after_update(ctx.progress)
     weight = len(idx) if share else 0
     return float(loss.detach()) * weight, float(F.mse_loss(out.detach(), target)) * weight
 
 
 def train_session(
-    ctx: SessionContext,
-    strategy: Strategy,
+    ctx: Context,
+    plugin: Plugin[Context],
     targets: torch.Tensor,
-    settings: TrainSettings,
+    settings: SessionSettings,
     progress: Progress | None = None,
 ) -> float:
     """Train the model on one session's targets (T, 3, h, w); return the wall time in seconds.
@@ -123,13 +127,13 @@ def train_session(
     torchrun every rank runs this loop on its share of each batch (``nrcodec.parallel``).
     """
     model = ctx.model
-    device = model.head.weight.device
+    device = model.device
     world = parallel.current()
     torch.manual_seed(settings.seed * 1000 + ctx.session)
     targets = targets.to(device)
-    strategy.before_session(ctx)
+    plugin.before_session(ctx)
     model.train()
-    optimizer = _optimizer(ctx, strategy, settings)
+    optimizer = _optimizer(ctx, plugin, settings)
     forward = _forward(model, world, settings)
     budget = Budget(settings, math.ceil(ctx.num_frames / ctx.batch_size))
     generator = torch.Generator().manual_seed(settings.seed * 1000 + ctx.session)
@@ -145,11 +149,11 @@ def train_session(
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * budget.lr_factor(step, elapsed)
             batch = parallel.shard(order[i : i + ctx.batch_size], world)
-            loss, mse = _step(ctx, strategy, (forward, optimizer), targets, batch, settings.precision)
+            loss, mse = _step(ctx, plugin, (forward, optimizer), targets, batch, settings.precision)
             step += 1
             sums[0] += loss
             sums[1] += mse
-        strategy.after_epoch(ctx, epoch)
+        plugin.after_epoch(ctx, epoch)
         ctx.epochs_run = epoch
         loss_sum, mse_sum = parallel.total(sums, world)
         if progress is not None:

