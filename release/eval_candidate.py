@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nrcodec.bench.curves import bd_rate
 from nrcodec.bench.image import mean_curves
-from nrcodec.bench.rd import bd_rate
 from nrcodec.image.codec import Codec, encode_image
 from nrcodec.media.images import read_image
 from nrcodec.metrics import psnr

@@ -7,7 +7,7 @@
 ``adaptation``: source codecs trained on the photos only (so the bunny clip is a new domain) at
 five λ — λ = 0.01 from scratch, the others fine-tuned from it — each adapted in every mode to the 25
 adaptation frames, then measured (real bitstream bytes) on every 4th held-out frame (6) and on
-the held-out photos. BD-rates come from nrcodec.bench.rd (Pareto front, Akima), the same code
+the held-out photos. BD-rates come from nrcodec.bench.curves (Pareto front, Akima), the same code
 ``nrcodec bench`` uses; JPEG/WebP anchors from nrcodec.bench.anchors.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from nrcodec.bench.anchors import image_anchors, image_points
-from nrcodec.bench.rd import bd_rate, mean_defined, psnr_at_bpp
+from nrcodec.bench.curves import bd_rate, mean_defined, psnr_at_bpp
 from nrcodec.image import FACTORIZED_CODEC, Codec, CodecSettings, adapt
 from nrcodec.image.codec import encode_image
 from nrcodec.image.evaluate import measure, psnr

@@ -22,8 +22,8 @@ import av
 import numpy as np
 from PIL import Image
 
+from nrcodec.bench.curves import bd_rate
 from nrcodec.bench.image import codec_points, mean_curves
-from nrcodec.bench.rd import bd_rate
 from nrcodec.image import Codec, adapt, encode_image
 from nrcodec.image.train import parent_settings
 

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import nrcodec.cli.bench_rd  # noqa: F401  (registers bench video / bench image until nrcodec.cli imports it)
 from nrcodec.bench.anchors import encode_image, encode_video, image_anchors, video_anchors
+from nrcodec.bench.curves import bd_rate, pareto
 from nrcodec.bench.image import mean_curves
-from nrcodec.bench.rd import bd_rate, pareto
 from nrcodec.bench.video import parse_sizes, psnr_at_bpp, scaled_architecture, width_for_weights
 from nrcodec.cli import app
 from nrcodec.errors import InputError
@@ -149,7 +148,7 @@ def test_ms_ssim_curves_need_images_of_161_pixels(clips: dict[str, np.ndarray]) 
     assert ssim_curve[0][1] == pytest.approx(-10 * np.log10(0.1 / 1.5))
 
 
-def test_bench_rd_reports_ratios_and_resumes_from_its_archives(tmp_path: Path, samples: Path) -> None:
+def test_bench_video_reports_ratios_and_resumes_from_its_archives(tmp_path: Path, samples: Path) -> None:
     """Two clips, two quality levels, one epoch: every session gets a ratio against x264 medium at its
     PSNR (or None outside the CRF ladder), each clip a BD-rate row per anchor, and a rerun trains nothing."""
     args = [

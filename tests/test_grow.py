@@ -116,6 +116,23 @@ def test_grow_options_refused_on_a_supernet_archive(tmp_path: Path, clips: dict[
         archive.settings(SessionRequest(2, quality=3))
 
 
+def test_a_grow_header_holds_no_supernet_settings_and_old_headers_still_read(
+    tmp_path: Path, clips: dict[str, np.ndarray]
+) -> None:
+    """A new grow archive's header says strategy, options and seed only, so ``info`` shows no canvas;
+    the fixture's header, written with a supernet's preset and canvas, reads the same way."""
+    path = tmp_path / "lib.nrc"
+    _add(path, clips["bunny"][:4, :90, :160], "bunny", _settings(epochs=1))
+    header = nrc.parse(path.read_bytes()).header["config"]
+    assert header == {"strategy": "grow", "strategy_options": {}, "seed": 0}
+    old = nrc.parse((FIXTURES / "grow.nrc").read_bytes()).header["config"]
+    assert {"preset", "architecture", "capacity"} <= set(old), "the fixture predates grow's own header"
+    for archive in (Archive.open(path), Archive.open(FIXTURES / "grow.nrc")):
+        described = archive.describe().to_json()
+        assert described["strategy"] == "grow" and described["grows"] is True
+        assert described["preset"] is described["canvas"] is described["capacity"] is None
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_version_2_fixture_decodes_bit_identically(threads: int) -> None:
     """The fixture (tests/fixtures/v2/README.md) keeps decoding to the frames it decoded to when written."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from nrcodec.bench.anchors import ImageAnchor, RDPoint, image_points
-from nrcodec.bench.rd import bd_rate, bd_rates, fmt, markdown_table
+from nrcodec.bench.curves import bd_rate, bd_rates, fmt, markdown_table
 from nrcodec.image import Codec, decode_image, encode_image
 from nrcodec.metrics import ms_ssim_image, psnr
 

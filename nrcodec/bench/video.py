@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from nrcodec.bench.anchors import RDPoint, VideoAnchor, video_points
-from nrcodec.bench.rd import bd_rates, fmt, markdown_table, psnr_at_bpp
+from nrcodec.bench.curves import bd_rates, fmt, markdown_table, psnr_at_bpp
 from nrcodec.errors import InputError
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import psnr

@@ -48,7 +48,7 @@ class OneLineErrors(TyperGroup):
 app = typer.Typer(
     name="nrcodec",
     cls=OneLineErrors,
-    help="Neural video library (PNR) and adaptive learned image codec (CAwF).",
+    help="A growing video library in one neural file, and a learned image codec that adapts without forgetting.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

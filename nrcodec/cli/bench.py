@@ -14,6 +14,7 @@ import torch
 import typer
 from rich.table import Table
 
+from nrcodec.bench.anchors import anchor_versions
 from nrcodec.bench.speed import (
     SAMPLE_CLIP,
     archive_vs_bound,
@@ -75,6 +76,19 @@ class BenchOutputs:
             show()
         else:
             out.print(markdown)
+
+
+PlotOut = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Write a PNG RD plot here (needs the plots extra).", show_default="not drawn"),
+]
+
+
+def rd_versions() -> dict[str, str]:
+    """Versions a rate-distortion bench reports: nrcodec's, the anchors' encoders', bjontegaard's."""
+    import bjontegaard
+
+    return {**versions(), **anchor_versions(), "bjontegaard": bjontegaard.__version__}
 
 
 @bench.command("speed")

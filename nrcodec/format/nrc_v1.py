@@ -124,9 +124,7 @@ def _encode_dense(dense: dict[str, Quantized], size: CodedSize) -> tuple[dict[st
     return {"names": list(dense), "sizes": [int(t.q.size) for t in dense.values()], "parts": sizes}, data
 
 
-def encode_session(
-    record: SessionRecord, frozen_before: dict[str, np.ndarray], size: CodedSize | None = None
-) -> bytes:
+def encode_session(record: SessionRecord, frozen_before: dict[str, np.ndarray], size: CodedSize | None = None) -> bytes:
     """A session chunk's payload: a blob per masked layer and one for all dense tensors; ``size``
     collects its ideal code length."""
     size = size or CodedSize()

@@ -1,4 +1,4 @@
-"""Placing a video on the supernet's canvas and taking decoded frames back to the video's size.
+"""Placing a video on a network's canvas and taking decoded frames back to the video's size.
 
 A video is scaled to fit inside the canvas (never upscaled), centred, and the
 loss only sees that region; decoded frames are cropped and scaled back to the source size so
@@ -37,14 +37,14 @@ class Placement:
     @classmethod
     def from_json(cls, data: Any, canvas: tuple[int, int], where: str) -> Placement:
         try:
-            source, fit, offset = (tuple(int(v) for v in data[k]) for k in ("source", "fit", "offset"))
+            (sw, sh), (fw, fh), (ox, oy) = (tuple(int(v) for v in data[k]) for k in ("source", "fit", "offset"))
         except (KeyError, TypeError, ValueError):
             raise FormatError(f"{where}: placement is malformed") from None
-        if len(source) != 2 or len(fit) != 2 or len(offset) != 2 or min(source + fit) < 1 or min(offset) < 0:
+        if min(sw, sh, fw, fh) < 1 or min(ox, oy) < 0:
             raise FormatError(f"{where}: placement is malformed")
-        if fit[0] + offset[0] > canvas[0] or fit[1] + offset[1] > canvas[1] or max(source) > 1 << 15:
+        if fw + ox > canvas[0] or fh + oy > canvas[1] or max(sw, sh) > 1 << 15:
             raise FormatError(f"{where}: placement does not fit the canvas")
-        return cls(source, fit, offset)  # type: ignore[arg-type]
+        return cls((sw, sh), (fw, fh), (ox, oy))
 
     def crop(self, canvas_frames: torch.Tensor) -> torch.Tensor:
         """The valid region of (B, 3, H, W) canvas outputs."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nrcodec.bench.scale import ScaleRun, ScaleSettings, scale_markdown, scale_result
+from nrcodec.bench.sessions import ScaleRun, ScaleSettings, scale_markdown, scale_result
 from nrcodec.bench.speed import SAMPLE_CLIP
 from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, compute_on, err, user_errors
 from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, bench

@@ -1,38 +1,24 @@
-"""Rate-distortion bench commands, ``bench video``, ``bench rd`` and ``bench image``, on the ``bench`` group."""
+"""The video rate-distortion benches, ``bench video`` (the supernet) and ``bench rd`` (grow's quality
+ladder), against x264, x265 and AV1."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 
-from nrcodec.bench.anchors import anchor_versions, image_anchors, video_anchors
-from nrcodec.bench.image import image_curves, image_markdown, run_image_bench
-from nrcodec.bench.ladder import LadderRun, anchor_points, ladder_curves, ladder_markdown, ladder_result
-from nrcodec.bench.rd import plot_rd
+from nrcodec.bench.anchors import video_anchors
+from nrcodec.bench.curves import plot_rd
+from nrcodec.bench.rd import LadderRun, anchor_points, ladder_curves, ladder_markdown, ladder_result
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
 from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, compute_on, err, user_errors
-from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, bench, load_clips
-from nrcodec.cli.render import device_name, versions
+from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, PlotOut, bench, load_clips, rd_versions
+from nrcodec.cli.render import device_name
 from nrcodec.errors import UsageError
-from nrcodec.image import DEFAULT_CODEC, Codec
-from nrcodec.media.images import read_image
 from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_WEIGHT_BITS, GrowSettings
 from nrcodec.video.settings import SessionSettings
 from nrcodec.video.supernet.model import PRESETS, preset
-
-PlotOut = Annotated[
-    Path | None,
-    typer.Option("--plot", help="Write a PNG RD plot here (needs the plots extra).", show_default="not drawn"),
-]
-
-
-def _bench_versions() -> dict[str, str]:
-    import bjontegaard
-
-    return {**versions(), **anchor_versions(), "bjontegaard": bjontegaard.__version__}
 
 
 @bench.command("video")
@@ -67,7 +53,7 @@ def video(
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
-            "versions": _bench_versions(),
+            "versions": rd_versions(),
             **run_video_bench(
                 loaded,
                 chosen,
@@ -83,46 +69,6 @@ def video(
         if plot_out:
             plot_rd(video_curves(result), plot_out, f"nrcodec {chosen.name}, {epochs} epochs vs classic codecs")
         outputs.write(result, video_markdown(result))
-
-
-@bench.command("image")
-def image(
-    images: Annotated[list[Path], typer.Argument(help="Images to code (PNG, JPEG, ...).")],
-    codec_files: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--codec",
-            help="Codec file (.nic); repeat to compare several. Every version at every quality level is measured.",
-            show_default="the shipped codec",
-        ),
-    ] = None,
-    threads: ThreadsOption = None,
-    as_json: JsonFlag = False,
-    json_out: OutOption = None,
-    markdown_out: MarkdownOption = None,
-    plot_out: PlotOut = None,
-) -> None:
-    """Rate-distortion of every codec version and quality level against JPEG, WebP, JPEG 2000 and AVIF
-    (Pillow): mean RD curves over the images, BD-rate on PSNR and MS-SSIM; CPU."""
-    with user_errors():
-        outputs = BenchOutputs(as_json, json_out, markdown_out)
-        outputs.check(images, plot_out)
-        compute_on("cpu", threads)
-        codecs = [(p.name, Codec.load(p)) for p in codec_files or [DEFAULT_CODEC]]
-        loaded = [(p.stem, read_image(p)) for p in images]
-        if len({name for name, _ in loaded}) != len(loaded):
-            raise UsageError("images need distinct base names; rename one")
-        result = {
-            "device": "cpu",
-            "device_name": device_name(torch.device("cpu")),
-            "versions": _bench_versions(),
-            **run_image_bench(loaded, codecs, image_anchors(), lambda text: err.print(text)),
-        }
-        if plot_out:
-            plot_rd(
-                image_curves(result), plot_out, "nrcodec image codec vs Pillow codecs", ("mean bits per pixel", "dB")
-            )
-        outputs.write(result, image_markdown(result))
 
 
 @bench.command("rd")
@@ -167,7 +113,7 @@ def rd(
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
-            "versions": _bench_versions(),
+            "versions": rd_versions(),
             **ladder_result(points, anchors, budget),
         }
         if plot_out:
