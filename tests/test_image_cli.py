@@ -117,7 +117,7 @@ def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, 
     code, _, err = run("decode-image", tmp_path / "flip.nri", "-o", tmp_path / "o.png", "--codec", codec_file)
     assert_one_line_error(code, err, "corrupted")
     code, _, err = run("decode-image", good, "-o", tmp_path / "o.png")
-    assert_one_line_error(code, err, "not shipped with nrcodec; pass --codec")
+    assert_one_line_error(code, err, "not shipped with nrcodec; give its codec file (pass --codec)")
     assert not (tmp_path / "o.png").exists()
 
     other = tmp_path / "other.nic"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from nrcodec.video.supernet.library import SupernetLibrary
 from nrcodec.video.supernet.model import Supernet, preset
 from nrcodec.video.trainer import reconstruction_loss
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "data" / "bunny.mp4"
+SAMPLE_CLIP = Path(str(files("nrcodec").joinpath("data", "bunny.mp4")))
 """A real clip shipped inside the package (Big Buck Bunny, CC-BY 3.0; see samples/README.md), so that
 ``bench speed`` runs wherever nrcodec is installed."""
 

