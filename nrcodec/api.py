@@ -107,11 +107,14 @@ class VideoArchive:
     ) -> Session:
         """Learn ``video`` (a file PyAV reads, or uint8 frames (T, H, W, 3)) as the next session and
         append it durably; ``settings`` are add-video's: epochs, minutes, quality, weight_bits, seed,
-        precision ('auto', 'fp32', 'bf16'), compile. ``progress`` gets one ``StepReport`` per epoch."""
+        precision ('auto', 'fp32', 'bf16'), compile, allow_below_floor. ``progress`` gets one
+        ``StepReport`` per epoch. As add-video, it refuses a time budget too short for the quality
+        asked, and a time-budgeted session below the quality floor (``BelowFloorError``)."""
         frames, label, fps, source = _clip(video, name, fps)
         request = _session_request(settings, self.device)
         with Archive.writing(self.path, self._new, self.device) as archive:
-            report = archive.add(frames, label, fps, archive.settings(request), progress, source)
+            plan = archive.plan(frames, archive.settings(request))
+            report = archive.add(frames, label, fps, plan.settings, progress, source)
         self._archive = None
         return _added(report)
 
@@ -125,7 +128,7 @@ def _clip(video: PathLike | np.ndarray, name: str | None, fps: float) -> tuple[n
 
 
 def _session_request(settings: dict[str, Any], device: Any) -> SessionRequest:
-    known = {"epochs", "minutes", "quality", "weight_bits", "seed", "precision", "compile"}
+    known = {"epochs", "minutes", "quality", "weight_bits", "seed", "precision", "compile", "allow_below_floor"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise UsageError(f"add() has no setting {', '.join(unknown)} (its settings: {', '.join(sorted(known))})")

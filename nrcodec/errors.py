@@ -15,6 +15,10 @@ class UsageError(InputError):
     before any file is read or written."""
 
 
+class BelowFloorError(InputError):
+    """A session did not reach the quality floor of its time budget; nothing was written."""
+
+
 class ArchiveFullError(InputError):
     """A masked supernet has no free weights left for another session."""
 

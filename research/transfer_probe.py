@@ -65,14 +65,20 @@ class Design:
     trains: tuple[str, ...] = ("stem",)
     """Parts trained besides the stem: "head", "bias", "residual" (block weights as a residual)."""
     stem_mult: float = 1.0
+    alpha: float = 0.0
+    """Step scale of block weights trained as a residual on the parent's (0: none)."""
 
 
+TUNED = ("stem", "head", "bias")
 DESIGNS = {
     "frozen": Design(),
-    "tuned": Design(("stem", "head", "bias")),
-    "residual": Design(("stem", "head", "bias", "residual")),
+    "tuned": Design(TUNED),
+    "residual": Design((*TUNED, "residual"), alpha=1.0),
+    "residual-0.1": Design((*TUNED, "residual"), alpha=0.1),
+    "residual-0.02": Design((*TUNED, "residual"), alpha=0.02),
+    "warm": Design((*TUNED, "warm")),
     "wide": Design(stem_mult=2.0),
-    "wide-tuned": Design(("stem", "head", "bias"), stem_mult=2.0),
+    "wide-tuned": Design(TUNED, stem_mult=2.0),
 }
 
 
@@ -142,7 +148,7 @@ def child_layout(parent: SessionRecord, source: tuple[int, int], count: int, des
 
 def trains(name: str, design: Design) -> bool:
     """Whether parameter ``name`` is the child's own (trained and stored)."""
-    if name.startswith("stem."):
+    if name.startswith("stem.") or "warm" in design.trains:
         return True
     if name.startswith("head."):
         return "head" in design.trains
@@ -152,35 +158,48 @@ def trains(name: str, design: Design) -> bool:
 
 
 class ResidualNet(SessionNet):
-    """A child whose block weights stay on the parent's integer grid while they train: QAT rounds
-    them at the parent's scale, so what is stored is integers of the difference."""
+    """A child whose block weights are the parent's plus ``alpha`` times a trained difference
+    (zero at the start: ``alpha`` scales the step Adam takes on them); QAT rounds them on the
+    parent's integer grid, so what is stored is integers of the difference at the parent's scale."""
 
-    def __init__(self, arch, parent: dict[str, Quantized]) -> None:
-        super().__init__(
-            arch, settings_for(1).weight_bits, stem_bits_for(settings_for(1).weight_bits), GrowOptions().qat_start
-        )
-        self.parent_scales = {i: float(parent[f"blocks.{i}.weight"].scales[0]) for i in range(len(self.blocks))}
+    def __init__(self, arch, parent: dict[str, Quantized], alpha: float) -> None:
+        bits = settings_for(1).weight_bits
+        super().__init__(arch, bits, stem_bits_for(bits), GrowOptions().qat_start)
+        self.alpha = alpha
+        self.scales = [float(parent[f"blocks.{i}.weight"].scales[0]) for i in range(len(self.blocks))]
+        for i, block in enumerate(self.blocks):
+            base = parent[f"blocks.{i}.weight"].dequantize(np.zeros(1, np.int64))
+            self.register_buffer(f"base{i}", torch.from_numpy(base).view_as(block.weight))
+
+    def block_weight(self, i: int) -> torch.Tensor:
+        return getattr(self, f"base{i}") + self.alpha * self.blocks[i].weight
 
     def _weight(self, layer: torch.nn.Module) -> torch.Tensor:
-        blocks = list(self.blocks)
-        if not self.qat or not any(layer is b for b in blocks):
+        index = [i for i, block in enumerate(self.blocks) if block is layer]
+        if not index:
             return super()._weight(layer)
-        scale = self.parent_scales[next(i for i, b in enumerate(blocks) if b is layer)]
-        rounded = torch.clamp(torch.round(layer.weight / scale), -127, 127) * scale
-        return layer.weight + (rounded - layer.weight).detach()
+        weight = self.block_weight(index[0])
+        if not self.qat:
+            return weight
+        scale = self.scales[index[0]]
+        rounded = torch.clamp(torch.round(weight / scale), -127, 127) * scale
+        return weight + (rounded - weight).detach()
 
 
 def build_child(parent: SessionRecord, arch, design: Design) -> SessionNet:
-    """The child's network: the parent's blocks and head loaded, the child's parts trainable."""
+    """The child's network: the parent's blocks and head loaded, the child's parts trainable
+    (a residual child's block weights start as a zero difference)."""
     torch.manual_seed(SEED * 1000 + CHILD)
     bits = settings_for(1).weight_bits
-    if "residual" in design.trains:
-        net: SessionNet = ResidualNet(arch, parent.dense)
+    if design.alpha:
+        net: SessionNet = ResidualNet(arch, parent.dense, design.alpha)
     else:
         net = SessionNet(arch, bits, stem_bits_for(bits), GrowOptions().qat_start)
     with torch.no_grad():
         for name, tensor in net.named_parameters():
-            if not name.startswith("stem."):
+            if design.alpha and name.startswith("blocks.") and name.endswith(".weight"):
+                tensor.zero_()
+            elif not name.startswith("stem."):
                 value = parent.dense[name].dequantize(np.zeros(1, np.int64))
                 tensor.copy_(torch.from_numpy(value).view_as(tensor))
             tensor.requires_grad_(trains(name, design))
@@ -191,11 +210,12 @@ def stored(net: SessionNet, parent: SessionRecord, design: Design) -> dict[str, 
     """The tensors the child stores: its own, quantized as grow stores them; residual block
     weights as integer differences at the parent's scale."""
     own = {name: q for name, q in net.quantized().items() if trains(name, design)}
-    if "residual" in design.trains:
-        for i, block in enumerate(net.blocks):
+    if isinstance(net, ResidualNet):
+        for i in range(len(net.blocks)):
             name = f"blocks.{i}.weight"
             base = parent.dense[name]
-            q = np.rint(block.weight.detach().numpy().reshape(-1) / base.scales[0]).clip(-127, 127)
+            weight = net.block_weight(i).detach().numpy().reshape(-1)
+            q = np.rint(weight / base.scales[0]).clip(-127, 127)
             own[name] = Quantized((q - base.q).clip(-127, 127).astype(np.int8), base.scales)
     return own
 
@@ -204,7 +224,7 @@ def merged(child: SessionRecord, parent: SessionRecord, design: Design) -> dict[
     """Every tensor of the child's network as a decoder rebuilds it from the two chunks."""
     out = {name: q for name, q in parent.dense.items() if not name.startswith("stem.")}
     out.update(child.dense)
-    if "residual" in design.trains:
+    if design.alpha:
         for name in [n for n in child.dense if n.startswith("blocks.") and n.endswith(".weight")]:
             q = child.dense[name].q.astype(np.int16) + parent.dense[name].q
             out[name] = Quantized(q.clip(-127, 127).astype(np.int8), parent.dense[name].scales)

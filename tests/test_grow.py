@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from nrcodec.errors import UsageError
+from nrcodec.errors import BelowFloorError, UsageError
 from nrcodec.format import nrc, nrc_v2
 from nrcodec.format.quant import levels
 from nrcodec.metrics import psnr
 from nrcodec.video.archive import Archive
 from nrcodec.video.grow.library import GrowLibrary
 from nrcodec.video.grow.network import SessionNet, layout
-from nrcodec.video.grow.settings import GrowSettings
+from nrcodec.video.grow.settings import DEFAULT_MINUTES, FLOOR_DB, GrowSettings
 from nrcodec.video.settings import NewArchive, SessionRequest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v2"
@@ -160,15 +161,37 @@ def test_a_stored_network_rebuilds_exactly() -> None:
         assert np.array_equal(tensor.detach().numpy().reshape(-1), values), name
 
 
-def test_a_time_budget_steps_quality_down_until_the_network_trains_enough(
+def test_a_budget_too_short_for_the_level_is_refused_before_any_work(
     tmp_path: Path, clips: dict[str, np.ndarray]
 ) -> None:
-    """A budget far too short for quality 4 trains quality 1 and says so; --epochs keeps the level."""
-    frames = clips["bunny"]
-    with Archive.writing(tmp_path / "t.nrc", NewArchive(strategy="grow"), "cpu") as archive:
-        hurried = archive.add(frames, "hurried", 25.0, GrowSettings(batch_size=4, lr=1e-2, minutes=0.002))
-        patient = archive.add(frames, "patient", 25.0, _settings(epochs=1, quality=4))
-    assert hurried.info.extra["quality"] == 1 and hurried.info.extra["quality_asked"] == 4
-    assert any("using quality 1" in notice for notice in hurried.notices)
-    assert patient.info.extra["quality"] == 4 and not patient.notices
-    assert hurried.info.new_weights < patient.info.new_weights
+    """The level asked is kept: a --minutes too short for it is refused with what would fit, the
+    default budget grows to what the clip needs, and both are said before training."""
+    frames, path = clips["bunny"], tmp_path / "t.nrc"
+    with Archive.writing(path, NewArchive(strategy="grow"), "cpu") as archive:
+        with pytest.raises(UsageError, match=r"quality 4 needs about \d+ (seconds|minutes) .* give --minutes [\d.]+"):
+            archive.plan(frames, archive.settings(SessionRequest(minutes=0.01)))
+        default = archive.plan(frames, archive.settings(SessionRequest()))
+        counted = archive.plan(frames, archive.settings(SessionRequest(3, quality=2)))
+    assert not path.exists(), "a plan writes nothing"
+    assert default.settings.minutes >= DEFAULT_MINUTES and not default.settings.fit_minutes
+    assert default.settings.quality == 4 and default.text.startswith("quality 4: about")
+    assert counted.settings.epochs == 3 and "about 3 passes" in counted.text
+
+
+def test_a_time_budgeted_session_below_the_floor_is_refused_unless_allowed(
+    tmp_path: Path, clips: dict[str, np.ndarray]
+) -> None:
+    assert GrowSettings.from_request(SessionRequest()).floor == FLOOR_DB
+    assert GrowSettings.from_request(SessionRequest(minutes=5)).floor == FLOOR_DB
+    assert GrowSettings.from_request(SessionRequest(20)).floor is None, "an epoch budget is the user's choice"
+    assert GrowSettings.from_request(SessionRequest(allow_below_floor=True)).floor is None
+    frames, path = clips["bunny"][:4, :90, :160], tmp_path / "f.nrc"
+    rushed = _settings(epochs=1, quality=1)
+    with (
+        Archive.writing(path, NewArchive(strategy="grow"), "cpu") as archive,
+        pytest.raises(BelowFloorError, match=r"below the 25 dB .* --allow-below-floor to keep it"),
+    ):
+        archive.add(frames, "rushed", 25.0, replace(rushed, floor=FLOOR_DB))
+    assert not path.exists(), "a refused session wrote nothing"
+    _add(path, frames, "rushed", rushed)
+    assert Archive.open(path).sessions()[0].info.psnr < FLOOR_DB, "without a floor it is stored"

@@ -58,7 +58,7 @@ class LadderPoint:
     clip: str
     quality: int
     quality_used: int
-    """Lower than ``quality`` where the time budget stepped it down (``grow.budget.fit_to_budget``)."""
+    """The level trained (sessions written before the level was kept could have a lower one than asked)."""
     role: str
     """"first": session 1 of an archive; "later": a later session of the shared archive."""
     session: int
@@ -101,7 +101,7 @@ class LadderRun:
                 row = done[0]
             else:
                 self.log(f"quality {quality}, {name} ({role}): training session {len(rows) + 1} of {path}")
-                settings = replace(budget, quality=quality)
+                settings = archive.plan(frames, replace(budget, quality=quality)).settings
                 added = archive.add(frames, name, fps, settings)
                 row = archive.sessions()[-1]
                 assert added.info.session == row.info.session

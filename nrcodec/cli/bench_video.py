@@ -17,7 +17,7 @@ from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, PlotOut, 
 from nrcodec.cli.render import device_name
 from nrcodec.errors import UsageError
 from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_WEIGHT_BITS, GrowSettings
-from nrcodec.video.settings import SessionSettings
+from nrcodec.video.settings import SessionRequest, SessionSettings
 from nrcodec.video.supernet.model import PRESETS, preset
 
 
@@ -104,9 +104,8 @@ def rd(
         dev = compute_on(device, threads)
         loaded = load_clips(clips, max_frames, distinct=True)
         workdir.mkdir(parents=True, exist_ok=True)
-        budget = GrowSettings(
-            epochs=epochs or 0, minutes=0.0 if epochs else minutes or DEFAULT_MINUTES, weight_bits=weight_bits
-        )
+        request = SessionRequest(epochs, minutes=minutes, weight_bits=weight_bits, allow_below_floor=True)
+        budget = GrowSettings.from_request(request)
         log = err.print
         anchors = anchor_points(loaded, workdir, log)
         points = LadderRun(workdir, dev, log).run(loaded, levels, budget, first_sessions)

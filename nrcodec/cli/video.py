@@ -34,7 +34,8 @@ from nrcodec.plots import plot_matrix
 from nrcodec.runtime import resolve_precision
 from nrcodec.video.archive import Archive, training
 from nrcodec.video.evaluate import EvalReport, evaluate
-from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS
+from nrcodec.video.grow.budget import MIN_EPOCHS
+from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, FLOOR_DB
 from nrcodec.video.kinds import DEFAULT_STRATEGY, strategy_names
 from nrcodec.video.nerv import EMBEDDINGS
 from nrcodec.video.records import AddReport
@@ -113,9 +114,11 @@ WeightBitsOption = Annotated[
 MinutesOption = Annotated[
     float | None,
     typer.Option(
-        help="Grow: train for this many minutes instead of a number of epochs.",
+        help="Grow: train for this many minutes instead of a number of epochs; a budget too short for "
+        f"{MIN_EPOCHS} passes at the quality asked is refused before any work, with what would fit.",
         min=0.01,
-        show_default=f"{DEFAULT_MINUTES:g} unless --epochs is given",
+        show_default=f"{DEFAULT_MINUTES:g}, or what the clip needs for {MIN_EPOCHS} passes (said up front), "
+        "unless --epochs is given",
     ),
 ]
 
@@ -125,6 +128,14 @@ PrecisionOption = Annotated[
     typer.Option(
         help="Arithmetic of the training forward pass: fp32, bf16 (autocast), or auto = bf16 on CUDA, fp32 on "
         "CPU. The decode is the same either way: it runs the stored integer weights.",
+    ),
+]
+BelowFloorFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-below-floor",
+        help=f"Grow: store a time-budgeted session even below {FLOOR_DB:g} dB (by default it is refused and "
+        "nothing is written).",
     ),
 ]
 CompileFlag = Annotated[
@@ -155,6 +166,7 @@ def add_video(
     seed: Annotated[int, typer.Option(help="Random seed (model init is fixed by the archive's seed).")] = 0,
     precision: PrecisionOption = "auto",
     compile_model: CompileFlag = False,
+    allow_below_floor: BelowFloorFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Learn a video as the next session of ARCHIVE, creating the archive if it is missing.
@@ -169,8 +181,9 @@ def add_video(
         try:
             if world.main:
                 check_output(archive, [source])
+            precision = resolve_precision(precision, dev)
             training_request = SessionRequest(
-                epochs, seed, quality, weight_bits, minutes, resolve_precision(precision, dev), compile_model
+                epochs, seed, quality, weight_bits, minutes, precision, compile_model, allow_below_floor
             )
             wanted = ClipRequest(source, name, max_frames, training_request)
             added = _train(archive, request, wanted, dev, world)
@@ -210,7 +223,8 @@ def _train(path: Path, request: NewArchive, wanted: ClipRequest, dev: torch.devi
         clip = read_video(wanted.source, wanted.max_frames)
         for notice in clip.notices:
             say(notice)
-        settings = lib.settings(wanted.training)
+        plan = lib.plan(clip.frames, lib.settings(wanted.training))
+        settings = plan.settings
         label = wanted.name or clip.name
         stored_name = Path(wanted.source).name
         if not world.main:
@@ -219,6 +233,8 @@ def _train(path: Path, request: NewArchive, wanted: ClipRequest, dev: torch.devi
         frames, h, w = clip.frames.shape[:3]
         on = f"{dev} x{world.size} processes" if world.size > 1 else str(dev)
         err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {on}")
+        if plan.text:
+            err.print(escape(plan.text))
         with step_bar(f"session {session}", settings.progress_total) as report:
             return lib.add(clip.frames, label, clip.fps, settings, report, stored_name)
 

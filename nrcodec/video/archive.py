@@ -29,7 +29,7 @@ from nrcodec.format.record import need
 from nrcodec.runtime import Progress
 from nrcodec.video import kinds
 from nrcodec.video.archive_guard import appendable, damage_notices, has_room, unchanged, unreadable
-from nrcodec.video.contract import VideoLibrary
+from nrcodec.video.contract import TrainingPlan, VideoLibrary
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
 from nrcodec.video.settings import NewArchive, SessionRequest, SessionSettings
@@ -186,6 +186,11 @@ class Archive:
     def settings(self, request: SessionRequest) -> SessionSettings:
         """How this archive's next session trains, as its library kind makes it from ``request``."""
         return self.library.settings(request)
+
+    def plan(self, frames: np.ndarray, settings: SessionSettings) -> TrainingPlan:
+        """How ``frames`` will train, said before the work (``VideoLibrary.plan``); ``add`` takes
+        ``plan.settings``."""
+        return self.library.plan(frames, settings)
 
     def add(
         self,

@@ -42,6 +42,16 @@ class SessionResult:
     notices: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How a session will train, decided before it starts: its settings (a default budget resolved
+    to the clip), the minutes it is expected to take here (None where not timed) and a line saying so."""
+
+    settings: SessionSettings
+    minutes: float | None = None
+    text: str | None = None
+
+
 def check_frames(frames: np.ndarray) -> None:
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or frames.shape[0] < 1:
         raise InputError("frames must be a non-empty (T, H, W, 3) uint8 array")
@@ -91,6 +101,12 @@ class VideoLibrary(ABC, Generic[Settings]):
     def settings(self, request: SessionRequest) -> Settings:
         """How the next session trains: this kind's recipe with what ``request`` asks (a UsageError
         for what it cannot do)."""
+
+    def plan(self, frames: np.ndarray, settings: Settings) -> TrainingPlan:
+        """How ``frames`` will train with ``settings``, before any work (a UsageError for a budget that
+        cannot work); the default trains ``settings`` as they are."""
+        check_frames(frames)
+        return TrainingPlan(settings)
 
     @abstractmethod
     def add_session(

@@ -77,10 +77,17 @@ class SessionRequest:
     minutes: float | None = None
     precision: str = "fp32"
     compile: bool = False
+    allow_below_floor: bool = False
+    """Store a time-budgeted session even if it does not reach the quality floor."""
 
     def refuse_grow_flags(self, strategy: str) -> None:
         """A UsageError if a flag that only a grow session has was given."""
-        flags = (("--quality", self.quality), ("--weight-bits", self.weight_bits), ("--minutes", self.minutes))
+        flags = (
+            ("--quality", self.quality),
+            ("--weight-bits", self.weight_bits),
+            ("--minutes", self.minutes),
+            ("--allow-below-floor", self.allow_below_floor or None),
+        )
         given = [flag for flag, value in flags if value is not None]
         if given:
             raise UsageError(f"{', '.join(given)} apply to grow archives; this archive's strategy is {strategy}")

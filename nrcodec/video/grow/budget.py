@@ -1,7 +1,9 @@
-"""How large a grow session's network can be to learn its clip in a time budget on this machine.
+"""How long a grow session's network takes to learn its clip on this machine, timed before training.
 
-A time-budgeted session times a few training steps of the network of each quality level, from the
-one asked for down, and keeps the highest whose network gets ``MIN_EPOCHS`` passes over the clip.
+A session times a few training steps of its network (``Clip.epoch_seconds``) so that add-video can
+say up front how long it will take, the default budget can grow to what the clip needs
+(``MIN_EPOCHS`` passes), and a budget the user set that is too short is refused with what would fit
+(``too_short``) instead of a smaller network the user did not ask for.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -16,9 +19,9 @@ from nrcodec.video.grow.network import SessionNet, layout
 from nrcodec.video.nerv import NervLayout
 
 MIN_EPOCHS = 50
-"""A time-budgeted session steps its quality down until its network gets at least this many passes
-over the clip in the budget (measured: 67 epochs left bunny 320x180 at 4.2x x264's bytes, 12 left a
-640x272 clip at 51x; notes/rate.md)."""
+"""A time-budgeted session needs at least this many passes over its clip (measured: 67 epochs left
+bunny 320x180 at 4.2x x264's bytes, 12 left a 640x272 clip at 51x; notes/rate.md): the default
+budget grows to give them, and a budget the user set that cannot is refused before any work."""
 CALIBRATION_STEPS = 3
 
 
@@ -42,24 +45,42 @@ def seconds_per_step(
     return fastest
 
 
-def fit_to_budget(
-    source: tuple[int, int],
-    frames: int,
-    targets: torch.Tensor,
-    quality: int,
-    bits: int,
-    budget: tuple[float, int],
-    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-) -> tuple[int, float]:
-    """The highest quality level up to ``quality`` whose network trains ``MIN_EPOCHS`` passes over
-    ``frames`` frames in ``budget`` = (seconds, batch size) on this machine (level 1 if none does), and
-    its expected epochs; ``targets`` are a batch of the clip's training frames to time steps on."""
-    seconds, batch = budget
-    steps_per_epoch = math.ceil(frames / batch)
-    level = quality
-    while True:
-        step = seconds_per_step(layout(source, frames, level), bits, targets, batch, loss)
-        epochs = seconds / (step * steps_per_epoch)
-        if epochs >= MIN_EPOCHS or level == 1:
-            return level, epochs
-        level -= 1
+@dataclass(frozen=True)
+class Clip:
+    """What timing a session's training needs to know of its clip: its size, its frame count, a
+    batch of its training frames (one rank's share) and the loss."""
+
+    source: tuple[int, int]
+    frames: int
+    targets: torch.Tensor
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def epoch_seconds(self, quality: int, bits: int, batch: int) -> float:
+        """Seconds one pass over the clip takes here for the network of ``quality``."""
+        step = seconds_per_step(layout(self.source, self.frames, quality), bits, self.targets, batch, self.loss)
+        return step * math.ceil(self.frames / batch)
+
+
+def minutes_for(epoch_seconds: float, epochs: float = MIN_EPOCHS) -> float:
+    return epochs * epoch_seconds / 60
+
+
+def too_short(clip: Clip, quality: int, bits: int, batch: int, budget: tuple[float, float]) -> str:
+    """Why ``budget`` = (minutes given, minutes needed) cannot train ``quality``, and what would: more
+    minutes, or the highest lower level that fits (timed here)."""
+    minutes, needed = budget
+    advice = [f"give --minutes {math.ceil(needed * 10) / 10:g}"]
+    for level in range(quality - 1, 0, -1):
+        if minutes_for(clip.epoch_seconds(level, bits, batch)) <= minutes:
+            advice.append(f"choose --quality {level}, which fits")
+            break
+    advice.append("run on a GPU (--device cuda), or give --epochs N to train exactly N passes")
+    return (
+        f"quality {quality} needs about {duration(needed)} on this machine for {MIN_EPOCHS} passes over this "
+        f"clip, and --minutes {minutes:g} gives fewer: {', '.join(advice[:-1])}, or {advice[-1]}"
+    )
+
+
+def duration(minutes: float) -> str:
+    """Minutes in words: seconds under two minutes, whole minutes above."""
+    return f"{minutes * 60:.0f} seconds" if minutes < 2 else f"{minutes:.0f} minutes"

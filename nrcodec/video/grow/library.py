@@ -10,6 +10,7 @@ change it.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -17,15 +18,15 @@ import numpy as np
 import torch
 
 from nrcodec import parallel
-from nrcodec.errors import FormatError, InputError, UsageError
+from nrcodec.errors import BelowFloorError, FormatError, InputError, UsageError
 from nrcodec.format import nrc, nrc_v2
 from nrcodec.format.quant import BITS, levels
 from nrcodec.format.session import SessionRecord
 from nrcodec.runtime import Progress
-from nrcodec.video.contract import SessionResult, VideoLibrary, check_frames
+from nrcodec.video.contract import SessionResult, TrainingPlan, VideoLibrary, check_frames
 from nrcodec.video.decoding import decode_frames
 from nrcodec.video.frames import Placement, to_training
-from nrcodec.video.grow.budget import MIN_EPOCHS, fit_to_budget
+from nrcodec.video.grow.budget import Clip, duration, minutes_for, too_short
 from nrcodec.video.grow.network import (
     MAX_WEIGHTS,
     MIN_STEM_BITS,
@@ -36,7 +37,7 @@ from nrcodec.video.grow.network import (
 )
 from nrcodec.video.grow.settings import GrowOptions, GrowSettings
 from nrcodec.video.nerv import NervLayout
-from nrcodec.video.plugin import Loss, Plugin, SessionContext, parse_options
+from nrcodec.video.plugin import Plugin, SessionContext, parse_options
 from nrcodec.video.records import LibraryConfig, SessionInfo, malformed_settings
 from nrcodec.video.settings import NewArchive, SessionRequest
 from nrcodec.video.trainer import reconstruction_loss, train_session
@@ -113,8 +114,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         session = len(self.records) + 1
         count, height, width = frames.shape[:3]
         loss = partial(reconstruction_loss, l1_weight=settings.l1_weight)
-        quality, notices = self._quality(frames, settings, loss)
-        arch = layout((width, height), count, quality)
+        arch = layout((width, height), count, settings.quality)
         placement = Placement.compute((width, height), arch.canvas)
         torch.manual_seed(self.config.seed * 1000 + session)
         net = SessionNet(arch, settings.weight_bits, stem_bits_for(settings.weight_bits), self.options.qat_start)
@@ -141,35 +141,39 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             reused_weights=0,
             layers={},
             source=source,
-            extra=_network_meta(net, quality, settings.quality),
+            extra=_network_meta(net, settings.quality, settings.quality),
         )
         record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
         self.measured(record, info, frames)
+        if settings.floor is not None and (info.psnr or 0.0) < settings.floor:
+            self.records.pop()
+            raise BelowFloorError(
+                f"session {session} reached {info.psnr:.2f} dB in {seconds / 60:.1f} minutes, below the "
+                f"{settings.floor:g} dB nrcodec stores by default, so nothing was written: give it more time "
+                "(--minutes), a GPU (--device cuda) or a lower --quality, or pass --allow-below-floor to keep it"
+            )
         chunk = nrc.session_chunk(nrc_v2.encode_session(record))
-        return SessionResult(record, info, chunk, seconds, notices)
+        return SessionResult(record, info, chunk, seconds)
 
-    def _quality(self, frames: np.ndarray, settings: GrowSettings, loss: Loss) -> tuple[int, list[str]]:
-        """The quality level to train: the one asked for with an epoch budget; with a time budget,
-        the highest up to it whose network gets ``MIN_EPOCHS`` passes here (a notice if lower); steps
-        are timed on one rank's share of a batch, and rank 0's choice holds for all."""
-        if not settings.minutes:
-            return settings.quality, []
-        count, height, width = frames.shape[:3]
-        world = parallel.current()
-        shard = frames[: math.ceil(settings.batch_size / world.size)]
-        targets = to_training(shard, Placement.compute((width, height), (width, height)))
-        budget = (settings.minutes * 60, settings.batch_size)
-        fit = fit_to_budget(
-            (width, height), count, targets.to(self.device), settings.quality, settings.weight_bits, budget, loss
-        )
-        level, epochs = parallel.agree(fit, world)
-        if level == settings.quality:
-            return level, []
-        return level, [
-            f"quality {settings.quality} would train fewer than {MIN_EPOCHS} epochs in {settings.minutes:g} minutes "
-            f"on this machine; using quality {level} (about {epochs:.0f} epochs). Give more --minutes, or --epochs "
-            "to keep the level"
-        ]
+    def plan(self, frames: np.ndarray, settings: GrowSettings) -> TrainingPlan:
+        """Time the network of the asked quality here (rank 0's timing holds for every rank) and say how
+        long the session will take: an epoch budget as given; the default budget grown to
+        ``MIN_EPOCHS`` passes if the clip needs more; a budget the user set that gives fewer is a
+        UsageError saying what would fit. The level is never changed."""
+        check_frames(frames)
+        clip = _timing_clip(frames, settings, self.device)
+        bits, batch = settings.weight_bits, settings.batch_size
+        epoch_s = parallel.agree(clip.epoch_seconds(settings.quality, bits, batch), parallel.current())
+        if settings.epochs:
+            minutes = settings.epochs * epoch_s / 60
+            return TrainingPlan(settings, minutes, _announce(settings.quality, minutes, settings.epochs))
+        needed = minutes_for(epoch_s)
+        if settings.fit_minutes:
+            settings = replace(settings, minutes=max(settings.minutes, needed), fit_minutes=False)
+        elif settings.minutes < needed:
+            raise UsageError(too_short(clip, settings.quality, bits, batch, (settings.minutes, needed)))
+        minutes = settings.minutes
+        return TrainingPlan(settings, minutes, _announce(settings.quality, minutes, minutes * 60 / epoch_s))
 
     def install(self, record: SessionRecord) -> None:
         """Add a stored session after checking its tensors against the network its metadata names."""
@@ -204,6 +208,18 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             raise InputError("grow sessions own their networks: one session's network cannot decode another's")
         info = self.info(session)
         return decode_frames(self.network(session), session, info.frames, info.placement, (start, stop))
+
+
+def _timing_clip(frames: np.ndarray, settings: GrowSettings, device: torch.device) -> Clip:
+    """The clip as ``budget`` times it: one rank's share of a batch of its frames, at their own size."""
+    count, height, width = frames.shape[:3]
+    shard = frames[: math.ceil(settings.batch_size / parallel.current().size)]
+    targets = to_training(shard, Placement.compute((width, height), (width, height))).to(device)
+    return Clip((width, height), count, targets, partial(reconstruction_loss, l1_weight=settings.l1_weight))
+
+
+def _announce(quality: int, minutes: float, epochs: float) -> str:
+    return f"quality {quality}: about {duration(minutes)} on this machine (about {epochs:.0f} passes over the clip)"
 
 
 def _network_meta(net: SessionNet, quality: int, asked: int) -> dict[str, Any]:

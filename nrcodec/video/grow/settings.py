@@ -21,8 +21,12 @@ LEARNING_RATE = 1e-2
 """Adam's rate for every grow session: against 5e-3 it gave +0.43 dB and 2% fewer bytes on carphone
 (40 epochs) and +0.51 dB and 8% fewer bytes on bunny 320x180 (20 epochs); notes/rate.md."""
 DEFAULT_MINUTES = 14.0
-"""Training budget of a grow session when neither --epochs nor --minutes is given: with reading,
-measuring and writing, a session takes at most about 15 minutes."""
+"""Training budget of a grow session when neither --epochs nor --minutes is given, unless its clip
+needs more for ``budget.MIN_EPOCHS`` passes (then the budget grows to that, said up front)."""
+FLOOR_DB = 25.0
+"""The PSNR below which a time-budgeted session is not stored without the user's consent
+(``--allow-below-floor``): x264 medium's smallest file of a real 1280x720 camera clip (CRF 51) is
+25.1 dB, so a session under 25 dB is worse than any file a classic codec would write (issue 29)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class GrowSettings(SessionSettings):
     lr: float = LEARNING_RATE
     quality: int = DEFAULT_QUALITY
     weight_bits: int = DEFAULT_WEIGHT_BITS
+    fit_minutes: bool = False
+    """``minutes`` is the default budget, which grows to what the clip needs (``GrowLibrary.plan``)."""
+    floor: float | None = None
+    """PSNR (dB) a session must reach to be stored; None: no floor (an epoch budget the user chose)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -44,10 +52,15 @@ class GrowSettings(SessionSettings):
 
     @classmethod
     def from_request(cls, request: SessionRequest) -> GrowSettings:
-        """Grow's recipe with what ``request`` asks: ``DEFAULT_MINUTES`` unless it gives epochs or minutes."""
+        """Grow's recipe with what ``request`` asks: the default budget (``DEFAULT_MINUTES`` or what the
+        clip needs) unless it gives epochs or minutes; a time budget keeps ``FLOOR_DB`` unless the
+        request allows a session below it."""
+        budgeted = not request.epochs
         return cls(
             epochs=request.epochs or 0,
-            minutes=request.minutes or (0.0 if request.epochs else DEFAULT_MINUTES),
+            minutes=request.minutes or (DEFAULT_MINUTES if budgeted else 0.0),
+            fit_minutes=budgeted and not request.minutes,
+            floor=FLOOR_DB if budgeted and not request.allow_below_floor else None,
             quality=request.quality or DEFAULT_QUALITY,
             weight_bits=request.weight_bits or DEFAULT_WEIGHT_BITS,
             seed=request.seed,
