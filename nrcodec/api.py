@@ -22,8 +22,8 @@ from nrcodec.runtime import StepReport, resolve_device, resolve_precision
 from nrcodec.video import kinds
 from nrcodec.video.archive import Archive, ArchiveInfo
 from nrcodec.video.decoding import DECODE_BATCH
-from nrcodec.video.records import AddReport, SessionRow
 from nrcodec.video.settings import NewArchive, SessionRequest
+from nrcodec.video.videos import DEFAULT_SEGMENT, Video, plan_video
 
 PathLike = str | os.PathLike[str]
 SAMPLES = ("bunny.mp4", "closeup.mp4", "meadow.mp4")
@@ -47,11 +47,14 @@ class Session:
     ms_ssim: float | None
     parent: int | None = None
 
+    segments: int = 1
+    """How many sessions of the file hold it: a long clip is split into segments (``--segment``)."""
+
     @classmethod
-    def from_row(cls, row: SessionRow) -> Session:
-        i = row.info
-        figures = (i.frames, i.width, i.height, i.fps, row.bytes, i.bpp(row.bytes), i.psnr, i.ms_ssim)
-        return cls(i.session, i.name, *figures)
+    def from_video(cls, video: Video) -> Session:
+        v = video.to_json()
+        figures = (v["frames"], v["width"], v["height"], v["fps"], v["bytes"], v["bpp"], v["psnr"], v["ms_ssim"])
+        return cls(video.number, v["name"], *figures, segments=len(video.segments))
 
 
 class VideoArchive:
@@ -74,7 +77,7 @@ class VideoArchive:
         """Every readable session, in order (none for an archive created but not yet written)."""
         if not self.path.exists():
             return []
-        return [Session.from_row(row) for row in self._opened().sessions()]
+        return [Session.from_video(video) for video in self._opened().videos()]
 
     def info(self) -> ArchiveInfo:
         """Everything ``nrcodec info`` shows (``to_json()`` gives its JSON)."""
@@ -83,17 +86,16 @@ class VideoArchive:
     def decode(self, session: int, frames: slice | None = None) -> np.ndarray:
         """Frames of ``session`` (from 1), all or ``frames`` (a slice with step 1), as uint8 (T, H, W, 3)
         at the source size; the same values on any thread count."""
-        library = self._opened().library
-        library.check_session(session)
-        total = library.info(session).frames
+        archive = self._opened()
+        total = archive.video(session).frames
         start, stop, step = (frames or slice(None)).indices(total)
         if step != 1 or start >= stop:
             raise UsageError(f"frames {frames} is not a non-empty range of session {session}'s {total} frames")
-        return library.decode(session, start, stop)
+        return archive.decode(session, start, stop)
 
     def iter_frames(self, session: int) -> Iterator[np.ndarray]:
         """Session ``session``'s frames one at a time, decoded a batch at a time (never the whole clip)."""
-        total = self._opened().library.info(session).frames
+        total = self._opened().video(session).frames
         for first in range(0, total, DECODE_BATCH):
             yield from self.decode(session, slice(first, min(total, first + DECODE_BATCH)))
 
@@ -107,16 +109,21 @@ class VideoArchive:
     ) -> Session:
         """Learn ``video`` (a file PyAV reads, or uint8 frames (T, H, W, 3)) as the next session and
         append it durably; ``settings`` are add-video's: epochs, minutes, quality, weight_bits, seed,
-        precision ('auto', 'fp32', 'bf16'), compile, allow_below_floor. ``progress`` gets one
-        ``StepReport`` per epoch. As add-video, it refuses a time budget too short for the quality
-        asked, and a time-budgeted session below the quality floor (``BelowFloorError``)."""
+        precision ('auto', 'fp32', 'bf16'), compile, allow_below_floor, segment (frames; 0: never
+        split). ``progress`` gets one ``StepReport`` per epoch. As add-video, it splits a long clip
+        into segments, refuses a time budget too short for the quality asked, and a time-budgeted
+        session below the quality floor (``BelowFloorError``)."""
         frames, label, fps, source = _clip(video, name, fps)
+        segment = settings.pop("segment", DEFAULT_SEGMENT)
         request = _session_request(settings, self.device)
         with Archive.writing(self.path, self._new, self.device) as archive:
-            plan = archive.plan(frames, archive.settings(request))
-            report = archive.add(frames, label, fps, plan.settings, progress, source)
+            planned = plan_video(archive.library, frames, archive.settings(request), segment)
+            for index, (start, stop) in enumerate(planned.parts, start=1):
+                part, meta = frames[start:stop], planned.meta(index)
+                archive.add(part, label, fps, planned.plan.settings, progress, source, meta)
+            added = archive.videos()[-1]
         self._archive = None
-        return _added(report)
+        return Session.from_video(added)
 
 
 def _clip(video: PathLike | np.ndarray, name: str | None, fps: float) -> tuple[np.ndarray, str, float, str | None]:
@@ -131,13 +138,10 @@ def _session_request(settings: dict[str, Any], device: Any) -> SessionRequest:
     known = {"epochs", "minutes", "quality", "weight_bits", "seed", "precision", "compile", "allow_below_floor"}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise UsageError(f"add() has no setting {', '.join(unknown)} (its settings: {', '.join(sorted(known))})")
+        listed = ", ".join(sorted(known | {"segment"}))
+        raise UsageError(f"add() has no setting {', '.join(unknown)} (its settings: {listed})")
     precision = resolve_precision(settings.pop("precision", "auto"), device)
     return SessionRequest(**settings, precision=precision)
-
-
-def _added(report: AddReport) -> Session:
-    return Session.from_row(SessionRow(report.info, report.bytes))
 
 
 def sample(name: str = "bunny.mp4") -> Path:

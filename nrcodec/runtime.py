@@ -95,6 +95,11 @@ def check(*rules: tuple[bool, str]) -> None:
             raise InputError(message)
 
 
+def duration(minutes: float) -> str:
+    """Minutes in words, as progress and plans say them: seconds under two minutes, whole minutes above."""
+    return f"{minutes * 60:.0f} seconds" if minutes < 2 else f"{minutes:.0f} minutes"
+
+
 @dataclass(frozen=True)
 class StepReport:
     """One tick of a long loop: ``done`` of ``total`` units (epochs or steps) and running figures."""

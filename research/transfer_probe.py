@@ -94,8 +94,8 @@ def load_clip(folder: Path, spec: str) -> np.ndarray:
     return frames
 
 
-def settings_for(epochs: int) -> GrowSettings:
-    return GrowSettings(epochs=epochs, minutes=0.0, seed=SEED)
+def settings_for(epochs: int, quality: int = 4) -> GrowSettings:
+    return GrowSettings(epochs=epochs, minutes=0.0, seed=SEED, quality=quality)
 
 
 def chunk_bytes(record: SessionRecord) -> tuple[bytes, int]:
@@ -124,9 +124,9 @@ def parent_record(frames: np.ndarray, epochs: int, cache: Path) -> tuple[Session
     return nrc_v2.decode_session(payload, "parent"), row
 
 
-def alone(parent: SessionRecord, frames: np.ndarray, epochs: int) -> dict:
+def alone(parent: SessionRecord, frames: np.ndarray, epochs: int, quality: int) -> dict:
     """Design A: the child as session 2 of a grow library, learned from scratch."""
-    result = library_with(parent).add_session(frames, "child", 25.0, settings_for(epochs))
+    result = library_with(parent).add_session(frames, "child", 25.0, settings_for(epochs, quality))
     _, nbytes = chunk_bytes(result.record)
     return {"psnr": result.info.psnr, "bytes": nbytes, "seconds": round(result.seconds, 1)}
 
@@ -288,21 +288,23 @@ def main() -> None:
     parser.add_argument("--parent", required=True, help="NAME:START:COUNT, e.g. bikes:0:120")
     parser.add_argument("--child", required=True, help="NAME:START:COUNT, e.g. bikes:120:120")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--parent-epochs", type=int, help="Epochs of the parent (default: --epochs).")
     parser.add_argument("--designs", default="alone," + ",".join(DESIGNS))
     parser.add_argument("--stem-mult", type=float, default=2.0, help="Stem weights of the wide designs.")
     parser.add_argument("--out", type=Path, required=True, help="JSON rows (appended to if it exists).")
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cache = args.out.parent / f"parent-{args.parent.replace(':', '-')}-e{args.epochs}.nrs"
-    parent, row = parent_record(load_clip(args.clips, args.parent), args.epochs, cache)
+    parent_epochs = args.parent_epochs or args.epochs
+    cache = args.out.parent / f"parent-{args.parent.replace(':', '-')}-e{parent_epochs}.nrs"
+    parent, row = parent_record(load_clip(args.clips, args.parent), parent_epochs, cache)
     frames = load_clip(args.clips, args.child)
     rows = json.loads(args.out.read_text()) if args.out.exists() else []
-    rows.append({"pair": f"{args.parent} -> {args.child}", "epochs": args.epochs, **row})
+    rows.append({"pair": f"{args.parent} -> {args.child}", "epochs": parent_epochs, **row})
     for name in args.designs.split(","):
         start = time.perf_counter()
-        if name == "alone":
-            result = alone(parent, frames, args.epochs)
+        if name.startswith("alone"):
+            result = alone(parent, frames, args.epochs, int(name.partition("-q")[2] or 4))
         else:
             design = DESIGNS[name]
             design = replace(design, stem_mult=args.stem_mult) if design.stem_mult != 1.0 else design

@@ -16,6 +16,7 @@ from nrcodec.format import image_bitstream, nrc
 from nrcodec.image import codec_file
 from nrcodec.image.describe import BitstreamInfo, CodecInfo, describe_bitstream, describe_codec
 from nrcodec.video.archive import Archive, ArchiveInfo
+from nrcodec.video.videos import Video
 
 MAX_IMAGE_FILE = 1 << 30
 KINDS = "an archive (.nrc), a codec file (.nic) or an image bitstream (.nri)"
@@ -24,6 +25,9 @@ KINDS = "an archive (.nrc), a codec file (.nic) or an image bitstream (.nri)"
 @app.command()
 def info(
     path: Annotated[Path, typer.Argument(metavar="FILE", help=f"Any nrcodec file: {KINDS}.")],
+    segments: Annotated[
+        bool, typer.Option("--segments", help="Archive: also list the segments a long clip was split into.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """What an nrcodec file holds: an archive's sessions, bytes and capacity; a codec file's versions;
@@ -38,7 +42,7 @@ def info(
             if as_json:
                 emit_json({"kind": "archive", **desc.to_json()})
             else:
-                _print_archive(desc)
+                _print_archive(desc, segments)
             return
         data = _read_small(path)
         try:
@@ -127,7 +131,12 @@ def _text(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _print_archive(desc: ArchiveInfo) -> None:
+def _segments(video: Video) -> str:
+    held = len(video.segments)
+    return f"{held} segments" if video.complete else f"{held} of {video.expected} segments: an add was interrupted"
+
+
+def _print_archive(desc: ArchiveInfo, segments: bool = False) -> None:
     config = desc.config
     out.print(
         f"[bold]{escape(str(desc.path))}[/]: {human_bytes(desc.file_bytes)}, format {desc.format_version}, "
@@ -135,20 +144,34 @@ def _print_archive(desc: ArchiveInfo) -> None:
         f"forget-free: {'yes' if desc.forget_free else 'no'}, header {desc.header_bytes} B"
     )
     table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
-    for row in desc.sessions:
-        i = row.info
+    for video in desc.videos:
+        v = video.to_json()
+        name = v["name"] if video.expected == 1 else f"{v['name']} ({_segments(video)})"
         table.add_row(
-            str(i.session),
-            escape(i.name),
-            str(i.frames),
-            f"{i.width}x{i.height}",
-            f"{i.fps:g}",
-            human_bytes(row.bytes),
-            f"{i.bpp(row.bytes):.3f}",
-            fmt_optional(i.psnr, 2),
-            f"{i.new_weights:,}",
-            f"{i.reused_weights:,}",
+            str(v["session"]),
+            escape(name),
+            str(v["frames"]),
+            f"{v['width']}x{v['height']}",
+            f"{v['fps']:g}",
+            human_bytes(v["bytes"]),
+            f"{v['bpp']:.3f}",
+            fmt_optional(v["psnr"], 2),
+            f"{v['new_weights']:,}",
+            f"{v['reused_weights']:,}",
         )
+        for row in v.get("segments", []) if segments else []:
+            table.add_row(
+                f"  {v['session']}.{row['session'] - video.sessions[0] + 1}",
+                f"  frames {row['frames']}",
+                "",
+                "",
+                "",
+                human_bytes(row["bytes"]),
+                f"{row['bpp']:.3f}",
+                fmt_optional(row["psnr"], 2),
+                f"{row['new_weights']:,}",
+                "",
+            )
     out.print(table)
     if not desc.usage.layers:
         weights = desc.strategy_summary["network_weights"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -38,10 +39,10 @@ from nrcodec.video.grow.budget import MIN_EPOCHS
 from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, FLOOR_DB
 from nrcodec.video.kinds import DEFAULT_STRATEGY, strategy_names
 from nrcodec.video.nerv import EMBEDDINGS
-from nrcodec.video.records import AddReport
 from nrcodec.video.settings import NewArchive, SessionRequest
 from nrcodec.video.supernet.config import DEFAULT_PRESET
 from nrcodec.video.supernet.model import PRESETS
+from nrcodec.video.videos import DEFAULT_SEGMENT, AddedVideo, plan_video
 
 VIDEO_FILES = (".y4m", ".mkv", ".mp4", ".mov")
 """Outputs of ``decode`` that are one file (checked before decoding); the others are folders or patterns."""
@@ -130,6 +131,15 @@ PrecisionOption = Annotated[
         "CPU. The decode is the same either way: it runs the stored integer weights.",
     ),
 ]
+SegmentOption = Annotated[
+    int,
+    typer.Option(
+        "--segment",
+        help="Grow: a clip longer than this many frames is learned as consecutive segments of at most this "
+        "many (as even as they can be), a session each, shown and decoded as one video; 0: never split.",
+        min=0,
+    ),
+]
 BelowFloorFlag = Annotated[
     bool,
     typer.Option(
@@ -167,6 +177,7 @@ def add_video(
     precision: PrecisionOption = "auto",
     compile_model: CompileFlag = False,
     allow_below_floor: BelowFloorFlag = False,
+    segment: SegmentOption = DEFAULT_SEGMENT,
     as_json: JsonFlag = False,
 ) -> None:
     """Learn a video as the next session of ARCHIVE, creating the archive if it is missing.
@@ -185,11 +196,11 @@ def add_video(
             training_request = SessionRequest(
                 epochs, seed, quality, weight_bits, minutes, precision, compile_model, allow_below_floor
             )
-            wanted = ClipRequest(source, name, max_frames, training_request)
+            wanted = ClipRequest(source, name, max_frames, training_request, segment)
             added = _train(archive, request, wanted, dev, world)
         finally:
             parallel.leave()
-        if not world.main:
+        if added is None:
             return
         for notice in added.notices:
             note(notice)
@@ -207,11 +218,14 @@ class ClipRequest:
     name: str | None
     max_frames: int | None
     training: SessionRequest
+    segment: int = DEFAULT_SEGMENT
 
 
-def _train(path: Path, request: NewArchive, wanted: ClipRequest, dev: torch.device, world: parallel.World) -> AddReport:
-    """Read the clip and train it as the next session of ``path``; only rank 0 of a torchrun run
-    (or the only process) prints and writes."""
+def _train(
+    path: Path, request: NewArchive, wanted: ClipRequest, dev: torch.device, world: parallel.World
+) -> AddedVideo | None:
+    """Read the clip and train it as the next session of ``path``, a segment at a time if it is long;
+    only rank 0 of a torchrun run (or the only process) prints and writes (the others return None)."""
 
     def say(text: str) -> None:
         if world.main:
@@ -223,30 +237,34 @@ def _train(path: Path, request: NewArchive, wanted: ClipRequest, dev: torch.devi
         clip = read_video(wanted.source, wanted.max_frames)
         for notice in clip.notices:
             say(notice)
-        plan = lib.plan(clip.frames, lib.settings(wanted.training))
-        settings = plan.settings
-        label = wanted.name or clip.name
-        stored_name = Path(wanted.source).name
-        if not world.main:
-            return lib.add(clip.frames, label, clip.fps, settings, None, stored_name)
-        session = len(lib.library.records) + 1
-        frames, h, w = clip.frames.shape[:3]
-        on = f"{dev} x{world.size} processes" if world.size > 1 else str(dev)
-        err.print(f"session {session} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {on}")
-        if plan.text:
-            err.print(escape(plan.text))
-        with step_bar(f"session {session}", settings.progress_total) as report:
-            return lib.add(clip.frames, label, clip.fps, settings, report, stored_name)
+        planned = plan_video(lib.library, clip.frames, lib.settings(wanted.training), wanted.segment)
+        label, stored_name = wanted.name or clip.name, Path(wanted.source).name
+        number = len(lib.videos()) + 1
+        if world.main:
+            frames, h, w = clip.frames.shape[:3]
+            on = f"{dev} x{world.size} processes" if world.size > 1 else str(dev)
+            err.print(f"session {number} {escape(repr(label))}: {frames} frames {w}x{h} @ {clip.fps:g} fps on {on}")
+            if planned.text:
+                err.print(escape(planned.text))
+        reports = []
+        for index, (start, stop) in enumerate(planned.parts, start=1):
+            title = f"segment {index}/{len(planned.parts)}" if len(planned.parts) > 1 else f"session {number}"
+            settings = planned.plan.settings
+            with step_bar(title, settings.progress_total) if world.main else nullcontext() as report:
+                part = clip.frames[start:stop]
+                reports.append(lib.add(part, label, clip.fps, settings, report, stored_name, planned.meta(index)))
+        return AddedVideo(lib.videos()[-1], reports) if world.main else None
 
 
-def _print_added(archive: Path, added: AddReport) -> None:
-    info = added.info
-    ssim = "n/a (frames too small)" if info.ms_ssim is None else f"{info.ms_ssim:.4f}"
+def _print_added(archive: Path, added: AddedVideo) -> None:
+    v = added.to_json()
+    ssim = "n/a (frames too small)" if v["ms_ssim"] is None else f"{v['ms_ssim']:.4f}"
+    parts = f" in {len(added.reports)} segments" if len(added.reports) > 1 else ""
     out.print(
         escape(
-            f"added session {info.session} '{info.name}' to {archive}: {info.frames} frames, "
-            f"PSNR {info.psnr:.2f} dB, MS-SSIM {ssim}, +{human_bytes(added.bytes)} "
-            f"({info.bpp(added.bytes):.3f} bpp), {info.seconds:.1f} s on {info.device}"
+            f"added session {v['session']} '{v['name']}' to {archive}: {v['frames']} frames{parts}, "
+            f"PSNR {v['psnr']:.2f} dB, MS-SSIM {ssim}, +{human_bytes(v['bytes'])} "
+            f"({v['bpp']:.3f} bpp), {added.seconds:.1f} s on {v['device']}"
         )
     )
 
@@ -303,16 +321,16 @@ def decode(
         start, stop = _frame_range(frames)
         if Path(output).suffix in VIDEO_FILES:
             check_output(Path(output), [archive])
-        lib = Archive.open(archive, compute_on(device, threads), sessions=session)
+        lib = Archive.open(archive, compute_on(device, threads))
         for notice in lib.notices:
             note(notice)
-        decoded = lib.library.decode(session, start, stop)
-        record = lib.library.records[session - 1]
-        fps = float(record.meta.get("fps") or 25.0)
+        decoded = lib.decode(session, start, stop)
+        first = lib.video(session).first
+        fps = first.fps
         written = write_video(decoded, fps, output)
         summary = {
             "session": session,
-            "name": record.name,
+            "name": first.name,
             "frames": int(decoded.shape[0]),
             "width": int(decoded.shape[2]),
             "height": int(decoded.shape[1]),
@@ -323,7 +341,7 @@ def decode(
         if as_json:
             emit_json(summary)
         else:
-            err.print(escape(f"decoded session {session} '{record.name}' → {output}: {written}"))
+            err.print(escape(f"decoded session {session} '{first.name}' → {output}: {written}"))
 
 
 def _parse_sources(items: list[str]) -> dict[int, str]:
@@ -362,12 +380,12 @@ def eval_command(
         lib = Archive.open(archive, compute_on(device, threads))
         for notice in lib.notices:
             note(notice)
-        records = lib.library.records
+        videos = lib.videos()
         frames = {
-            n: read_video(path, records[n - 1].frames if 1 <= n <= len(records) else None).frames
+            n: read_video(path, videos[n - 1].frames if 1 <= n <= len(videos) else None).frames
             for n, path in paths.items()
         }
-        report = evaluate(lib.library, frames, matrix or heatmap is not None)
+        report = evaluate(lib, frames, matrix or heatmap is not None)
         if report.matrix is not None:
             _heatmap(report, png, heatmap is not None, archive.name)
         if as_json:

@@ -33,6 +33,7 @@ from nrcodec.video.contract import TrainingPlan, VideoLibrary
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
 from nrcodec.video.settings import NewArchive, SessionRequest, SessionSettings
+from nrcodec.video.videos import Video, group
 
 MAX_ARCHIVE = 1 << 34
 
@@ -48,7 +49,8 @@ class ArchiveInfo:
     file_bytes: int
     header_bytes: int
     usage: CapacityReport
-    sessions: list[SessionRow]
+    videos: list[Video]
+    """The sessions as the user added them: a long clip's segments make one."""
     strategy_summary: dict[str, Any]
     damaged: list[SessionCheck] = field(default_factory=list)
     """Sessions in the file that cannot be read (damaged, torn, or after a damaged one)."""
@@ -69,7 +71,7 @@ class ArchiveInfo:
             "capacity_left": 1 - capacity.used,
             "weights": capacity.weights,
             "layers": {n: use.to_json() for n, use in capacity.layers.items()},
-            "sessions": [row.to_json() for row in self.sessions],
+            "sessions": [video.to_json() for video in self.videos],
             "damaged_sessions": [check.to_json() for check in self.damaged],
             **self.strategy_summary,
         }
@@ -200,9 +202,10 @@ class Archive:
         settings: SessionSettings,
         progress: Progress | None = None,
         source: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> AddReport:
         """Train one more session and append it to the file durably (under torchrun: rank 0 only)."""
-        result = self.library.add_session(frames, name, fps, settings, progress, source)
+        result = self.library.add_session(frames, name, fps, settings, progress, source, meta)
         chunk = result.chunk
         world = parallel.current()
         if not world.main:
@@ -247,6 +250,31 @@ class Archive:
         """One row per session, with bytes and bpp from the chunk's real size."""
         return [SessionRow(self.library.info(i), n) for i, n in enumerate(self.session_bytes, start=1)]
 
+    def videos(self) -> list[Video]:
+        """The sessions as the user added them (``video.videos``): a long clip's segments make one."""
+        return group(self.sessions())
+
+    def video(self, number: int) -> Video:
+        """Session ``number`` as the user counts them (a long clip's segments are one). One that damage
+        keeps from decoding is a FormatError saying to run repair (``archive_guard.unreadable``)."""
+        videos = self.videos()
+        found = videos[number - 1] if 1 <= number <= len(videos) else None
+        if self.damaged:
+            first_damaged = self.damaged[0].session
+            needs = found.sessions[-1] if found is not None and found.complete else first_damaged
+            problem = unreadable(self.path, self.checks, needs, self.library.forget_free)
+            if problem:
+                raise FormatError(problem)
+        if found is None:
+            raise InputError(f"session {number} does not exist; the library has {len(videos)} sessions")
+        return found
+
+    def decode(self, number: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Frames ``start:stop`` of session ``number`` as the user counts them, from the segments they
+        fall in only, as uint8 (T, H, W, 3) at the source size."""
+        parts = self.video(number).locate(start, stop)
+        return np.concatenate([self.library.decode(session, a, b) for session, a, b in parts])
+
     def describe(self) -> ArchiveInfo:
         """Everything ``info`` shows."""
         library = self.library
@@ -258,7 +286,7 @@ class Archive:
             file_bytes=self.file_bytes,
             header_bytes=self.header_bytes,
             usage=library.capacity(),
-            sessions=self.sessions(),
+            videos=self.videos(),
             strategy_summary=library.summary(),
             damaged=self.damaged,
         )

@@ -71,6 +71,9 @@ class VideoLibrary(ABC, Generic[Settings]):
     quality_levels: ClassVar[bool] = False
     """Whether a session's network is sized by ``--quality`` and ``--weight-bits`` (a network of its
     own) rather than by a preset fixed for the whole archive."""
+    segments: ClassVar[bool] = False
+    """Whether a long clip is split into segments of at most ``--segment`` frames, a session each
+    (``video.videos``): a network sized per pixel of the whole clip would not train in its budget."""
 
     def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
         self.config = config
@@ -117,8 +120,10 @@ class VideoLibrary(ABC, Generic[Settings]):
         settings: Settings,
         progress: Progress | None = None,
         source: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> SessionResult:
-        """Learn ``frames`` (T, H, W, 3) uint8 as the next session, store it, and measure it."""
+        """Learn ``frames`` (T, H, W, 3) uint8 as the next session, store it, and measure it; ``meta``
+        is kept in its metadata (e.g. which segment of a video it is)."""
 
     @abstractmethod
     def read_session(self, payload: bytes, session: int) -> SessionRecord:

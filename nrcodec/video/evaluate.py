@@ -9,7 +9,8 @@ import numpy as np
 
 from nrcodec.errors import InputError, UsageError
 from nrcodec.metrics import average_and_bwt, ms_ssim_video, psnr
-from nrcodec.video.contract import VideoLibrary
+from nrcodec.video.archive import Archive
+from nrcodec.video.videos import Video
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -77,49 +78,42 @@ class EvalReport:
         return out
 
 
-def _checked_source(library: VideoLibrary[Any], session: int, source: np.ndarray) -> np.ndarray:
-    """The source's first frames, after checking that it can be the video of ``session``."""
-    records = library.records
-    if not 1 <= session <= len(records):
-        raise InputError(f"--source names session {session}, but the archive has {len(records)} sessions")
-    info = library.info(session)
-    if source.shape[1:3] != (info.height, info.width):
+def _checked_source(video: Video, source: np.ndarray) -> np.ndarray:
+    """The source's first frames, after checking that it can be the video of session ``video``."""
+    session, first = video.number, video.first
+    if source.shape[1:3] != (first.height, first.width):
         raise InputError(
             f"source for session {session} is {source.shape[2]}x{source.shape[1]}, "
-            f"but session {session} was {info.width}x{info.height}; give the file it was added from"
+            f"but session {session} was {first.width}x{first.height}; give the file it was added from"
         )
-    if source.shape[0] < info.frames:
-        raise InputError(f"source for session {session} has {source.shape[0]} frames, the session has {info.frames}")
-    return source[: info.frames]
+    if source.shape[0] < video.frames:
+        raise InputError(f"source for session {session} has {source.shape[0]} frames, the session has {video.frames}")
+    return source[: video.frames]
 
 
-def evaluate(library: VideoLibrary[Any], sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
-    """Decode each session given a source and compare with it; ``matrix`` adds the transfer matrix
-    of the PNR paper (the diagonal is the normal decode; the lower triangle shows forgetting, the
-    upper one how alike the videos are), which only a shared supernet has."""
+def evaluate(archive: Archive, sources: dict[int, np.ndarray], matrix: bool = False) -> EvalReport:
+    """Decode each session given a source and compare with it (a long clip's segments as one video);
+    ``matrix`` adds the transfer matrix of the PNR paper (the diagonal is the normal decode; the lower
+    triangle shows forgetting, the upper one how alike the videos are), which only a shared supernet
+    has."""
+    library = archive.library
     if matrix and not library.transfer_matrix:
         raise UsageError(
             "--matrix needs a shared supernet (pnr and the other masked strategies); grow sessions own their networks"
         )
-    trimmed = {session: _checked_source(library, session, sources[session]) for session in sorted(sources)}
+    videos = archive.videos()
+    for session in sources:
+        if not 1 <= session <= len(videos):
+            raise InputError(f"--source names session {session}, but the archive has {len(videos)} sessions")
+    trimmed = {n: _checked_source(videos[n - 1], sources[n]) for n in sorted(sources)}
     rows = []
     for session, source in trimmed.items():
-        info = library.info(session)
-        decoded = library.decode(session)
-        rows.append(
-            EvalRow(
-                session,
-                info.name,
-                info.psnr,
-                round(psnr(source, decoded), 4),
-                info.ms_ssim,
-                _round(ms_ssim_video(source, decoded)),
-            )
-        )
+        video, decoded = videos[session - 1], archive.decode(session)
+        now = (round(psnr(source, decoded), 4), _round(ms_ssim_video(source, decoded)))
+        rows.append(EvalRow(session, video.first.name, video.psnr, now[0], video.ms_ssim, now[1]))
     report = EvalReport(rows)
     if matrix:
-        videos = sorted(trimmed)
         subnetworks = list(range(1, len(library.records) + 1))
-        grid = [[round(psnr(trimmed[j], library.decode(j, subnetwork=i)), 4) for j in videos] for i in subnetworks]
-        report.matrix = TransferMatrix(subnetworks, videos, grid)
+        grid = [[round(psnr(trimmed[j], library.decode(j, subnetwork=i)), 4) for j in trimmed] for i in subnetworks]
+        report.matrix = TransferMatrix(subnetworks, list(trimmed), grid)
     return report

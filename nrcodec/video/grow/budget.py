@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nrcodec.runtime import duration
 from nrcodec.video.grow.network import SessionNet, layout
 from nrcodec.video.nerv import NervLayout
 
@@ -79,8 +80,3 @@ def too_short(clip: Clip, quality: int, bits: int, batch: int, budget: tuple[flo
         f"quality {quality} needs about {duration(needed)} on this machine for {MIN_EPOCHS} passes over this "
         f"clip, and --minutes {minutes:g} gives fewer: {', '.join(advice[:-1])}, or {advice[-1]}"
     )
-
-
-def duration(minutes: float) -> str:
-    """Minutes in words: seconds under two minutes, whole minutes above."""
-    return f"{minutes * 60:.0f} seconds" if minutes < 2 else f"{minutes:.0f} minutes"

@@ -22,11 +22,11 @@ from nrcodec.errors import BelowFloorError, FormatError, InputError, UsageError
 from nrcodec.format import nrc, nrc_v2
 from nrcodec.format.quant import BITS, levels
 from nrcodec.format.session import SessionRecord
-from nrcodec.runtime import Progress
+from nrcodec.runtime import Progress, duration
 from nrcodec.video.contract import SessionResult, TrainingPlan, VideoLibrary, check_frames
 from nrcodec.video.decoding import decode_frames
 from nrcodec.video.frames import Placement, to_training
-from nrcodec.video.grow.budget import Clip, duration, minutes_for, too_short
+from nrcodec.video.grow.budget import Clip, minutes_for, too_short
 from nrcodec.video.grow.network import (
     MAX_WEIGHTS,
     MIN_STEM_BITS,
@@ -50,6 +50,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
 
     format_version = 2
     quality_levels = True
+    segments = True
 
     def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
         super().__init__(config, device)
@@ -108,6 +109,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         settings: GrowSettings,
         progress: Progress | None = None,
         source: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> SessionResult:
         """Learn ``frames`` (T, H, W, 3) uint8 as the next session in a network of its own."""
         check_frames(frames)
@@ -141,7 +143,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             reused_weights=0,
             layers={},
             source=source,
-            extra=_network_meta(net, settings.quality, settings.quality),
+            extra={**(meta or {}), **_network_meta(net, settings.quality, settings.quality)},
         )
         record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
         self.measured(record, info, frames)

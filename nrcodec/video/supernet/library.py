@@ -130,12 +130,13 @@ class SupernetLibrary(VideoLibrary[SessionSettings]):
         settings: SessionSettings,
         progress: Progress | None = None,
         source: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> SessionResult:
         """Learn ``frames`` (T, H, W, 3) uint8 as the next session, then freeze it."""
         pending = self.start_session(frames, settings)
         targets = to_training(frames, pending.ctx.placement)
         seconds = train_session(pending.ctx, self.strategy, targets, settings, progress)
-        return self.finish_session(pending, frames, name, fps, settings, seconds, source)
+        return self.finish_session(pending, frames, name, fps, settings, seconds, source, meta)
 
     def start_session(self, frames: np.ndarray, settings: SessionSettings) -> Pending:
         """Get the supernet ready for the next session and remember what it must not change."""
@@ -189,6 +190,7 @@ class SupernetLibrary(VideoLibrary[SessionSettings]):
         settings: SessionSettings,
         seconds: float,
         source: str | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> SessionResult:
         """Store what the model now holds as the session: freeze it or record its changes, measure
         it, and code its chunk against the frozen set it started from."""
@@ -207,7 +209,7 @@ class SupernetLibrary(VideoLibrary[SessionSettings]):
             reused_weights=sum(c["reused"] for c in frozen.counts.values()),
             layers=frozen.counts,
             source=source,
-            extra=self.strategy.session_meta(ctx),
+            extra={**(meta or {}), **self.strategy.session_meta(ctx)},
         )
         record = SessionRecord(info.to_json(), frozen.layers, self.freezer.dense())
         self.measured(record, info, frames)
