@@ -28,7 +28,14 @@ from nrcodec.format.lock import WriterLock, read_pending, writer_lock
 from nrcodec.format.record import need
 from nrcodec.runtime import Progress
 from nrcodec.video import kinds
-from nrcodec.video.archive_guard import appendable, damage_notices, has_room, unchanged, unreadable
+from nrcodec.video.archive_guard import (
+    appendable,
+    damage_notices,
+    has_room,
+    unchanged,
+    unreadable,
+    unreadable_video,
+)
 from nrcodec.video.contract import TrainingPlan, VideoLibrary
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
@@ -229,18 +236,7 @@ class Archive:
         notices = []
         if self._header is None and self.file_bytes > self.valid_bytes:
             notices.append(f"dropped the {self.file_bytes - self.valid_bytes} bytes an interrupted add left")
-        try:
-            if self._header is not None:
-                commit_bytes(self.path, self._header + chunk)
-            else:
-                lock.begin_append(self.valid_bytes, len(chunk))
-                append_bytes(self.path, chunk, self.valid_bytes)
-                lock.end_append()
-        except OSError as error:
-            raise InputError(
-                f"cannot write {self.path}: {error.strerror or error}; readers still see the archive as it was "
-                "before this add: fix that, then add the video again"
-            ) from None
+        _write(self.path, lock, (self._header, chunk), self.valid_bytes)
         self._header = None
         self.valid_bytes = self.file_bytes = self.valid_bytes + len(chunk)
         self.checks = [c for c in self.checks if c.status == Status.OK]
@@ -259,12 +255,9 @@ class Archive:
         keeps from decoding is a FormatError saying to run repair (``archive_guard.unreadable``)."""
         videos = self.videos()
         found = videos[number - 1] if 1 <= number <= len(videos) else None
-        if self.damaged:
-            first_damaged = self.damaged[0].session
-            needs = found.sessions[-1] if found is not None and found.complete else first_damaged
-            problem = unreadable(self.path, self.checks, needs, self.library.forget_free)
-            if problem:
-                raise FormatError(problem)
+        problem = unreadable_video(self.path, self.checks, found, self.library.forget_free)
+        if problem:
+            raise FormatError(problem)
         if found is None:
             raise InputError(f"session {number} does not exist; the library has {len(videos)} sessions")
         return found
@@ -290,6 +283,24 @@ class Archive:
             strategy_summary=library.summary(),
             damaged=self.damaged,
         )
+
+
+def _write(path: Path, lock: WriterLock, data: tuple[bytes | None, bytes], at: int) -> None:
+    """Commit a new archive's header and first chunk atomically, or append ``chunk`` at ``at`` under
+    the lock's journal; a failed write is one InputError (readers still see the old archive)."""
+    header, chunk = data
+    try:
+        if header is not None:
+            commit_bytes(path, header + chunk)
+        else:
+            lock.begin_append(at, len(chunk))
+            append_bytes(path, chunk, at)
+            lock.end_append()
+    except OSError as error:
+        raise InputError(
+            f"cannot write {path}: {error.strerror or error}; readers still see the archive as it was "
+            "before this add: fix that, then add the video again"
+        ) from None
 
 
 @contextlib.contextmanager

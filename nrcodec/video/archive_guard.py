@@ -14,6 +14,7 @@ from nrcodec.errors import ArchiveFullError, FormatError, InputError
 from nrcodec.format.lock import PendingAppend
 from nrcodec.video.damage import SessionCheck, Status
 from nrcodec.video.records import CapacityReport
+from nrcodec.video.videos import Video
 
 
 def repair_hint(path: Path) -> str:
@@ -75,6 +76,16 @@ def unreadable(path: Path, checks: list[SessionCheck], session: int, forget_free
         " is damaged" if session == j else f" needs session {j}, which is damaged"
     )
     return f"{which} ({problem.reason}); {_before(j)} can be read: {repair_hint(path)} to keep it in a new file"
+
+
+def unreadable_video(path: Path, checks: list[SessionCheck], video: Video | None, forget_free: bool) -> str | None:
+    """Why a video (a session, or a long clip's segments) cannot be decoded, or None; ``video`` is None
+    when it is not among the readable ones (then the first damaged session is what it needs)."""
+    damaged = [c.session for c in checks if c.status == Status.DAMAGED]
+    if not damaged:
+        return None
+    needs = video.sessions[-1] if video is not None and video.complete else damaged[0]
+    return unreadable(path, checks, needs, forget_free)
 
 
 def appendable(path: Path, checks: list[SessionCheck], pending: PendingAppend | None) -> list[str]:

@@ -159,27 +159,9 @@ class SupernetLibrary(VideoLibrary[SessionSettings]):
             loss=lambda out, target: reconstruction_loss(out, target, settings.l1_weight),
             records=list(self.records),
             recall=self.recall,
-            notices=self._notices(placement, frozen_before),
+            notices=_notices(self.config, placement, frozen_before),
         )
         return Pending(ctx, frozen_before, snapshot)
-
-    def _notices(self, placement: Placement, frozen_before: dict[str, np.ndarray]) -> list[str]:
-        notices = []
-        if placement.fit != placement.source:
-            (w, h), (fw, fh) = placement.source, placement.fit
-            notices.append(
-                f"{w}x{h} frames are scaled to {fw}x{fh} to fit the {self.config.preset} canvas; quality is "
-                "measured at the source size (a larger preset keeps more detail)"
-            )
-        capacity = self.config.capacity
-        for n, frozen in frozen_before.items():
-            free = 1 - frozen.mean()
-            if free < capacity:
-                notices.append(
-                    f"layer {n} has {free:.0%} free weights for a {capacity:.0%} subnetwork; "
-                    "this session trains what is free and reuses frozen weights for the rest"
-                )
-        return notices
 
     def finish_session(
         self,
@@ -245,3 +227,22 @@ class SupernetLibrary(VideoLibrary[SessionSettings]):
     def install(self, record: SessionRecord) -> None:
         """Add a stored session (from an archive, or another library's records) without training."""
         self.state.install(record)
+
+
+def _notices(config: SupernetConfig, placement: Placement, frozen_before: dict[str, np.ndarray]) -> list[str]:
+    """What the user should hear before a session: its frames scaled to the canvas, layers nearly full."""
+    notices = []
+    if placement.fit != placement.source:
+        (w, h), (fw, fh) = placement.source, placement.fit
+        notices.append(
+            f"{w}x{h} frames are scaled to {fw}x{fh} to fit the {config.preset} canvas; quality is "
+            "measured at the source size (a larger preset keeps more detail)"
+        )
+    for n, frozen in frozen_before.items():
+        free = 1 - frozen.mean()
+        if free < config.capacity:
+            notices.append(
+                f"layer {n} has {free:.0%} free weights for a {config.capacity:.0%} subnetwork; "
+                "this session trains what is free and reuses frozen weights for the rest"
+            )
+    return notices
