@@ -40,8 +40,10 @@ def readme_script() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S)[1]
 
 
-def demo_archive(folder: Path) -> Path:
-    """``out/library.nrc`` in ``folder`` as ./bin/demo makes it, at a tiny budget: bunny, then closeup."""
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``out/library.nrc`` as ./bin/demo makes it, at a tiny budget: bunny, then closeup (made once)."""
+    folder = tmp_path_factory.mktemp("demo")
     (folder / "out").mkdir()
     archive = nrcodec.create(folder / "out" / "library.nrc")
     for name in ("bunny.mp4", "closeup.mp4"):
@@ -71,9 +73,10 @@ def test_the_api_page_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.attempted > 10 and result.failed == 0
 
 
-def test_the_readme_script_runs_on_the_demo_archive(tmp_path: Path) -> None:
-    demo_archive(tmp_path)
-    done = subprocess.run([sys.executable, "-c", readme_script()], cwd=tmp_path, capture_output=True, text=True)
+def test_the_readme_script_runs_on_the_demo_archive(demo: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", readme_script()], cwd=demo.parent.parent, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("session 1 'bunny': 8 frames 320x180") and lines[1].startswith("session 2 'closeup'")
@@ -81,8 +84,8 @@ def test_the_readme_script_runs_on_the_demo_archive(tmp_path: Path) -> None:
     assert re.match(r"frame 0 as an image: \d+ B \(\d\.\d{3} bpp\), PSNR \d+\.\d\d dB", lines[3])
 
 
-def test_errors_are_nrcodec_errors(tmp_path: Path) -> None:
-    archive = demo_archive(tmp_path)
+def test_errors_are_nrcodec_errors(demo: Path, tmp_path: Path) -> None:
+    archive = demo
     with pytest.raises(UsageError, match=r"exists; open it with nrcodec\.open"):
         nrcodec.create(archive)
     with pytest.raises(UsageError, match="no setting learning_rate"):
@@ -98,8 +101,8 @@ def test_errors_are_nrcodec_errors(tmp_path: Path) -> None:
     assert [s.number for s in nrcodec.open(archive).sessions] == [1, 2], "a refused add wrote nothing"
 
 
-def test_iterating_frames_gives_what_decode_gives(tmp_path: Path) -> None:
-    archive = nrcodec.open(demo_archive(tmp_path))
+def test_iterating_frames_gives_what_decode_gives(demo: Path) -> None:
+    archive = nrcodec.open(demo)
     whole = archive.decode(2)
     assert np.array_equal(np.stack(list(archive.iter_frames(2))), whole)
     assert np.array_equal(archive.decode(2, slice(-3, None)), whole[-3:])
