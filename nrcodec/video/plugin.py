@@ -24,6 +24,7 @@ import torch
 from nrcodec.errors import UsageError
 from nrcodec.video.frames import Placement
 from nrcodec.video.nerv import NervNet
+from nrcodec.video.patches import Patches
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -40,6 +41,8 @@ class SessionContext:
     batch_size: int
     loss: Loss
     notices: list[str] = field(default_factory=list)
+    patches: Patches | None = None
+    """Train on patches of the frames (``video.patches``) instead of whole frames."""
     progress: float = 0.0
     """Fraction of the training done before the current step (steps or time), set by the loop."""
     epochs_run: int = 0

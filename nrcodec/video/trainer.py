@@ -14,6 +14,7 @@ from pytorch_msssim import ssim
 
 from nrcodec import parallel
 from nrcodec.runtime import Progress, StepReport
+from nrcodec.video.patches import Window
 from nrcodec.video.plugin import Context, Plugin, SessionContext
 from nrcodec.video.settings import SessionSettings
 
@@ -90,16 +91,22 @@ def _step(
     plugin: Plugin[Context],
     trainer: tuple[torch.nn.Module, torch.optim.Optimizer],
     targets: torch.Tensor,
-    batch: tuple[torch.Tensor, float],
+    batch: tuple[tuple[torch.Tensor, float], Window | None],
     precision: str,
 ) -> tuple[float, float]:
-    """One optimizer step on this rank's frames ``batch`` = (indices, loss weight, see
-    ``parallel.shard``); returns their summed loss and squared error (0 for a rank without frames)."""
+    """One optimizer step on this rank's frames ``batch`` = ((indices, loss weight, see
+    ``parallel.shard``), the patch or None for whole frames); returns their summed loss and squared
+    error (0 for a rank without frames)."""
     forward, optimizer = trainer
-    idx, share = batch
+    (idx, share), window = batch
+    frames = targets[idx.to(targets.device)]
     with torch.autocast(targets.device.type, torch.bfloat16, enabled=precision == "bf16"):
-        out = ctx.placement.crop(forward(ctx.session, idx, ctx.num_frames)).float()
-    target = targets[idx.to(targets.device)]
+        if window is None or ctx.patches is None:
+            out, target = ctx.placement.crop(forward(ctx.session, idx, ctx.num_frames)).float(), frames
+        else:
+            (oy, ox), (ty, tx) = ctx.patches.targets(window, ctx.placement)
+            out = forward(ctx.session, idx, ctx.num_frames, window)[:, :, oy, ox].float()
+            target = frames[:, :, ty, tx]
     loss = ctx.loss(out, target)
     extra = plugin.extra_loss(ctx)
     optimizer.zero_grad(set_to_none=True)
@@ -135,27 +142,30 @@ def train_session(
     model.train()
     optimizer = _optimizer(ctx, plugin, settings)
     forward = _forward(model, world, settings)
-    budget = Budget(settings, math.ceil(ctx.num_frames / ctx.batch_size))
+    rounds = ctx.patches.per_pass if ctx.patches else 1
+    budget = Budget(settings, math.ceil(ctx.num_frames / ctx.batch_size) * rounds)
     generator = torch.Generator().manual_seed(settings.seed * 1000 + ctx.session)
     start = time.perf_counter()
     step = epoch = 0
     while not budget.over(epoch, budget.elapsed(start, world)):
         epoch += 1
-        order = torch.randperm(ctx.num_frames, generator=generator)
         sums = [0.0, 0.0]
-        for i in range(0, ctx.num_frames, ctx.batch_size):
-            elapsed = budget.elapsed(start, world)
-            ctx.progress = budget.fraction(step, elapsed)
-            for group in optimizer.param_groups:
-                group["lr"] = settings.lr * budget.lr_factor(step, elapsed)
-            batch = parallel.shard(order[i : i + ctx.batch_size], world)
-            loss, mse = _step(ctx, plugin, (forward, optimizer), targets, batch, settings.precision)
-            step += 1
-            sums[0] += loss
-            sums[1] += mse
+        for _ in range(rounds):
+            order = torch.randperm(ctx.num_frames, generator=generator)
+            for i in range(0, ctx.num_frames, ctx.batch_size):
+                elapsed = budget.elapsed(start, world)
+                ctx.progress = budget.fraction(step, elapsed)
+                for group in optimizer.param_groups:
+                    group["lr"] = settings.lr * budget.lr_factor(step, elapsed)
+                window = ctx.patches.draw(generator) if ctx.patches else None
+                batch = (parallel.shard(order[i : i + ctx.batch_size], world), window)
+                loss, mse = _step(ctx, plugin, (forward, optimizer), targets, batch, settings.precision)
+                step += 1
+                sums[0] += loss
+                sums[1] += mse
         plugin.after_epoch(ctx, epoch)
         ctx.epochs_run = epoch
-        loss_sum, mse_sum = parallel.total(sums, world)
+        loss_sum, mse_sum = (v / rounds for v in parallel.total(sums, world))
         if progress is not None:
             psnr = -10 * math.log10(max(mse_sum / ctx.num_frames, 1e-10))
             elapsed = time.perf_counter() - start

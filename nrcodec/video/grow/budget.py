@@ -18,6 +18,7 @@ import torch
 from nrcodec.runtime import duration
 from nrcodec.video.grow.network import SessionNet, layout
 from nrcodec.video.nerv import NervLayout
+from nrcodec.video.patches import Patches, Window
 
 MIN_EPOCHS = 50
 """A time-budgeted session needs at least this many passes over its clip (measured: 67 epochs left
@@ -34,16 +35,25 @@ def seconds_per_step(
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> float:
     """Wall time of one training step of a fresh network of ``arch`` on this machine: the fastest of
-    ``CALIBRATION_STEPS`` forward-backward passes on the clip's first frames (weights thrown away)."""
+    ``CALIBRATION_STEPS`` forward-backward passes on the clip's first frames (weights thrown away),
+    on a patch where the session trains on patches."""
     net = SessionNet(arch, bits).to(targets.device)
     index = torch.arange(min(batch, targets.shape[0]))
-    crop = (slice(None), slice(None), slice(0, targets.shape[2]), slice(0, targets.shape[3]))
+    patches = patches_for(arch)
+    window = None if patches is None else Window(0, patches.cells[0], 0, patches.cells[1])
     fastest = math.inf
     for _ in range(CALIBRATION_STEPS):
         start = time.perf_counter()
-        loss(net(1, index, targets.shape[0])[crop], targets[index]).backward()
+        out = net(1, index, targets.shape[0], window)
+        height, width = min(out.shape[2], targets.shape[2]), min(out.shape[3], targets.shape[3])
+        loss(out[:, :, :height, :width], targets[index, :, :height, :width]).backward()
         fastest = min(fastest, time.perf_counter() - start)
     return fastest
+
+
+def patches_for(arch: NervLayout) -> Patches | None:
+    """The patches a session of ``arch`` trains on (None: whole frames)."""
+    return Patches.for_layout(arch.feature, math.prod(arch.strides))
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,12 @@ class Clip:
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
     def epoch_seconds(self, quality: int, bits: int, batch: int) -> float:
-        """Seconds one pass over the clip takes here for the network of ``quality``."""
-        step = seconds_per_step(layout(self.source, self.frames, quality), bits, self.targets, batch, self.loss)
-        return step * math.ceil(self.frames / batch)
+        """Seconds one pass over the clip takes here for the network of ``quality`` (on patches, as
+        many as cover the frames once)."""
+        arch = layout(self.source, self.frames, quality)
+        patches = patches_for(arch)
+        rounds = 1 if patches is None else patches.per_pass
+        return seconds_per_step(arch, bits, self.targets, batch, self.loss) * math.ceil(self.frames / batch) * rounds
 
 
 def minutes_for(epoch_seconds: float, epochs: float = MIN_EPOCHS) -> float:

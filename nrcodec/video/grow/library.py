@@ -26,7 +26,7 @@ from nrcodec.runtime import Progress, duration
 from nrcodec.video.contract import SessionResult, TrainingPlan, VideoLibrary, check_frames
 from nrcodec.video.decoding import decode_frames
 from nrcodec.video.frames import Placement, to_training
-from nrcodec.video.grow.budget import Clip, minutes_for, too_short
+from nrcodec.video.grow.budget import Clip, minutes_for, patches_for, too_short
 from nrcodec.video.grow.network import (
     MAX_WEIGHTS,
     MIN_STEM_BITS,
@@ -128,6 +128,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             epochs=settings.epochs,
             batch_size=max(1, min(settings.batch_size, count)),
             loss=loss,
+            patches=patches_for(arch),
         )
         seconds = train_session(ctx, Plugin(), to_training(frames, placement), settings, progress)
         info = SessionInfo(

@@ -126,8 +126,12 @@ class SessionNet(NervNet):
         """Round the weights in every step after ``qat_start`` of the training."""
         self.qat = progress >= self.qat_start
 
-    def linear(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.linear(x, self._weight(layer), layer.bias)
+    def linear(self, layer: nn.Module, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Only the outputs ``rows`` where given: a patch computes its cells' rows of the stem alone
+        (rounded with the whole tensor's scale, as stored)."""
+        if rows is None:
+            return nn.functional.linear(x, self._weight(layer), layer.bias)
+        return nn.functional.linear(x, self._weight(layer)[rows], layer.bias[rows])
 
     def conv(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.conv2d(x, self._weight(layer), layer.bias, padding=1)
