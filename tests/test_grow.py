@@ -176,6 +176,10 @@ def test_a_budget_too_short_for_the_level_is_refused_before_any_work(
     assert default.settings.minutes >= DEFAULT_MINUTES and not default.settings.fit_minutes
     assert default.settings.quality == 4 and default.text.startswith("quality 4: about")
     assert counted.settings.epochs == 3 and "about 3 passes" in counted.text
+    rushed = replace(GrowSettings.from_request(SessionRequest()), minutes=0.001)
+    lowered = GrowLibrary(archive.config).plan(frames, rushed)
+    assert lowered.settings.quality == 1 and lowered.settings.minutes > 0.001, "the default level fits the budget"
+    assert "quality 4, the default, would not get 50 passes" in lowered.text
 
 
 def test_a_time_budgeted_session_below_the_floor_is_refused_unless_allowed(

@@ -101,7 +101,7 @@ class LadderRun:
                 row = done[0]
             else:
                 self.log(f"quality {quality}, {name} ({role}): training session {len(rows) + 1} of {path}")
-                settings = archive.plan(frames, replace(budget, quality=quality)).settings
+                settings = archive.plan(frames, replace(budget, quality=quality, auto_quality=False)).settings
                 added = archive.add(frames, name, fps, settings)
                 row = archive.sessions()[-1]
                 assert added.info.session == row.info.session

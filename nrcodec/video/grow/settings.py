@@ -40,6 +40,8 @@ class GrowSettings(SessionSettings):
     weight_bits: int = DEFAULT_WEIGHT_BITS
     fit_minutes: bool = False
     """``minutes`` is the default budget, which grows to what the clip needs (``GrowLibrary.plan``)."""
+    auto_quality: bool = False
+    """``quality`` is the default level, which the plan lowers to one that trains in the default budget."""
     floor: float | None = None
     """PSNR (dB) a session must reach to be stored; None: no floor (an epoch budget the user chose)."""
 
@@ -60,6 +62,7 @@ class GrowSettings(SessionSettings):
             epochs=request.epochs or 0,
             minutes=request.minutes or (DEFAULT_MINUTES if budgeted else 0.0),
             fit_minutes=budgeted and not request.minutes,
+            auto_quality=request.quality is None,
             floor=FLOOR_DB if budgeted and not request.allow_below_floor else None,
             quality=request.quality or DEFAULT_QUALITY,
             weight_bits=request.weight_bits or DEFAULT_WEIGHT_BITS,
