@@ -23,7 +23,7 @@ from nrcodec.video import kinds
 from nrcodec.video.archive import Archive, ArchiveInfo
 from nrcodec.video.decoding import DECODE_BATCH
 from nrcodec.video.settings import NewArchive, SessionRequest
-from nrcodec.video.videos import DEFAULT_SEGMENT, Video, plan_video
+from nrcodec.video.videos import DEFAULT_SEGMENT, Video, decode_video, plan_video
 
 PathLike = str | os.PathLike[str]
 SAMPLES = ("bunny.mp4", "closeup.mp4", "meadow.mp4")
@@ -87,17 +87,18 @@ class VideoArchive:
         """Frames of ``session`` (from 1), all or ``frames`` (a slice with step 1), as uint8 (T, H, W, 3)
         at the source size; the same values on any thread count."""
         archive = self._opened()
-        total = archive.video(session).frames
-        start, stop, step = (frames or slice(None)).indices(total)
+        video = archive.video(session)
+        start, stop, step = (frames or slice(None)).indices(video.frames)
         if step != 1 or start >= stop:
-            raise UsageError(f"frames {frames} is not a non-empty range of session {session}'s {total} frames")
-        return archive.decode(session, start, stop)
+            raise UsageError(f"frames {frames} is not a non-empty range of session {session}'s {video.frames} frames")
+        return decode_video(archive.library, video, start, stop)
 
     def iter_frames(self, session: int) -> Iterator[np.ndarray]:
         """Session ``session``'s frames one at a time, decoded a batch at a time (never the whole clip)."""
-        total = self._opened().video(session).frames
-        for first in range(0, total, DECODE_BATCH):
-            yield from self.decode(session, slice(first, min(total, first + DECODE_BATCH)))
+        archive = self._opened()
+        video = archive.video(session)
+        for first in range(0, video.frames, DECODE_BATCH):
+            yield from decode_video(archive.library, video, first, min(video.frames, first + DECODE_BATCH))
 
     def add(
         self,

@@ -40,7 +40,7 @@ from nrcodec.video.contract import TrainingPlan, VideoLibrary
 from nrcodec.video.damage import ArchiveCheck, SessionCheck, Status, load
 from nrcodec.video.records import AddReport, CapacityReport, LibraryConfig, SessionRow
 from nrcodec.video.settings import NewArchive, SessionRequest, SessionSettings
-from nrcodec.video.videos import Video, group
+from nrcodec.video.videos import Video, decode_video, group
 
 MAX_ARCHIVE = 1 << 34
 
@@ -265,8 +265,7 @@ class Archive:
     def decode(self, number: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames ``start:stop`` of session ``number`` as the user counts them, from the segments they
         fall in only, as uint8 (T, H, W, 3) at the source size."""
-        parts = self.video(number).locate(start, stop)
-        return np.concatenate([self.library.decode(session, a, b) for session, a, b in parts])
+        return decode_video(self.library, self.video(number), start, stop)
 
     def describe(self) -> ArchiveInfo:
         """Everything ``info`` shows."""

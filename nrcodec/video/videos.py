@@ -125,6 +125,11 @@ class Video:
         return out
 
 
+def decode_video(library: VideoLibrary[Any], video: Video, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Frames ``start:stop`` of ``video``, decoded from the segments they fall in only."""
+    return np.concatenate([library.decode(session, a, b) for session, a, b in video.locate(start, stop)])
+
+
 def group(rows: list[SessionRow]) -> list[Video]:
     """The videos that ``rows`` (every readable session, in order) make up."""
     videos: list[Video] = []
