@@ -16,6 +16,7 @@ from nrcodec.bench.video import parse_sizes, psnr_at_bpp, scaled_architecture, w
 from nrcodec.cli import app
 from nrcodec.errors import InputError
 from nrcodec.metrics import ms_ssim_image
+from nrcodec.video.archive import Archive
 from nrcodec.video.supernet.model import preset
 
 runner = CliRunner()
@@ -167,8 +168,27 @@ def test_bench_video_reports_ratios_and_resumes_from_its_archives(tmp_path: Path
         assert p["ratio"] is None or p["ratio"] == pytest.approx(p["bytes"] / p["x264_bytes"])
     assert {(r["clip"], r["anchor"]) for r in result["bd_rates"]} >= {("bunny", "x264-medium")}
     again = runner.invoke(app, args)
-    assert again.exit_code == 0 and "training session" not in again.stderr
+    assert again.exit_code == 0 and "training a video" not in again.stderr
     assert json.loads(again.stdout)["points"] == points
+
+
+def test_bench_rd_default_level_learns_a_long_clip_as_one_video_of_segments(tmp_path: Path, samples: Path) -> None:
+    """"default" is add-video without settings: a clip longer than --segment is split, and its point is
+    the whole video (bytes summed, PSNR over all its frames), read back on a rerun."""
+    args = [
+        "bench", "rd", str(samples / "bunny.mp4"), "--qualities", "default", "--epochs", "1",
+        "--max-frames", "6", "--segment", "4", "--device", "cpu", "--workdir", str(tmp_path / "rd"), "--json",
+    ]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    (point,) = json.loads(first.stdout)["points"]
+    assert (point["quality"], point["frames"], point["segments"], point["session"]) == (0, 6, 2, 1)
+    (video,) = Archive.open(tmp_path / "rd" / "default.nrc").videos()
+    assert [row.info.frames for row in video.segments] == [3, 3]
+    assert point["bytes"] == video.bytes and point["psnr"] == pytest.approx(video.psnr)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "training a video" not in again.stderr
+    assert json.loads(again.stdout)["points"] == [point]
 
 
 def test_bench_sessions_grows_an_archive_and_reports_the_three_figures(tmp_path: Path, samples: Path) -> None:

@@ -2,12 +2,15 @@
 
 Each quality level gets one shared archive holding every clip in order (clip 1 is a first session,
 the others later sessions), and, with ``first_sessions``, every other clip again as the first
-session of an archive of its own. The archives in ``workdir`` are the checkpoint: a session already
-in them is read back, not trained again, so a stopped run resumes where it was. Per point the
+session of an archive of its own. The level ``DEFAULT_LEVEL`` ("default" on the command line) is
+what add-video does with no settings: the plan picks the level and the budget, and a clip longer
+than ``segment`` frames is split into segments; its point is the whole video. The archives in
+``workdir`` are the checkpoint: a video already in them is read back, not trained again, and one
+cut off between segments goes on from its next segment. Per point the
 bench reports nrcodec's bytes divided by the bytes x264 medium needs for the same PSNR (log-linear
 interpolation of bytes in PSNR on a 14-CRF ladder) and, per clip, the BD-rate of the ladder
-against x264 medium and x265 medium. Bytes are the session's chunk (the archive's header, under
-400 bytes, is shared by all sessions and left out).
+against x264 medium and x265 medium. Bytes are the video's session chunks (the archive's header,
+under 400 bytes, is shared by all sessions and left out).
 """
 
 from __future__ import annotations
@@ -29,10 +32,14 @@ from nrcodec.errors import UsageError
 from nrcodec.media.video import ffmpeg_available_encoders
 from nrcodec.video.archive import Archive
 from nrcodec.video.grow.settings import GrowSettings
+from nrcodec.video.records import bits_per_pixel
 from nrcodec.video.settings import NewArchive
+from nrcodec.video.videos import Video, plan_video
 
 LADDER_CRFS = tuple(range(12, 52, 3))
 REFERENCE = "x264-medium"
+DEFAULT_LEVEL = 0
+"""The ladder entry that is add-video's default: the level and budget the plan picks."""
 LoadedClip = tuple[str, np.ndarray, float]
 """(name, uint8 frames (T, H, W, 3), fps)."""
 
@@ -53,21 +60,27 @@ def ladder_anchors() -> list[VideoAnchor]:
 
 @dataclass(frozen=True)
 class LadderPoint:
-    """One session of the ladder: which clip, level and role, and what it cost and gave."""
+    """One video of the ladder: which clip, level and role, and what it cost and gave (summed over
+    its segments; PSNR the mean over its frames)."""
 
     clip: str
     quality: int
+    """The level asked; ``DEFAULT_LEVEL``: the plan's choice."""
     quality_used: int
-    """The level trained (sessions written before the level was kept could have a lower one than asked)."""
+    """The level trained (of the first segment)."""
     role: str
-    """"first": session 1 of an archive; "later": a later session of the shared archive."""
+    """"first": video 1 of an archive; "later": a later video of the shared archive."""
     session: int
+    """The video's number in its archive."""
+    frames: int
+    segments: int
     bytes: int
     bpp: float
     psnr: float
     seconds: float
     weights: int
     epochs: int
+    """Passes over the clip (of the first segment)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,50 +104,66 @@ class LadderRun:
         self.device = device
         self.log = log
 
-    def session(self, path: Path, clip: LoadedClip, quality: int, role: str, budget: GrowSettings) -> LadderPoint:
-        """The point of ``clip`` as the next session of ``path``, read back if it is already there."""
+    def session(
+        self, path: Path, clip: LoadedClip, quality: int, role: str, budget: GrowSettings, segment: int
+    ) -> LadderPoint:
+        """The point of ``clip`` as the next video of ``path``, read back if it is already there."""
         name, frames, fps = clip
         with Archive.writing(path, NewArchive(strategy="grow"), self.device) as archive:
-            rows = archive.sessions()
-            done = [row for row in rows if row.info.name == name]
-            if done:
-                row = done[0]
-            else:
-                self.log(f"quality {quality}, {name} ({role}): training session {len(rows) + 1} of {path}")
-                settings = archive.plan(frames, replace(budget, quality=quality, auto_quality=False)).settings
-                added = archive.add(frames, name, fps, settings)
-                row = archive.sessions()[-1]
-                assert added.info.session == row.info.session
-        info = row.info
-        return LadderPoint(
-            name,
-            quality,
-            int(info.extra.get("quality", quality)),
-            role,
-            info.session,
-            row.bytes,
-            info.bpp(row.bytes),
-            float(info.psnr or 0.0),
-            info.seconds,
-            info.new_weights,
-            int(info.training.get("epochs_run", info.training.get("epochs", 0))),
-        )
+            videos = [v for v in archive.videos() if v.first.name == name]
+            if not videos or not videos[-1].complete:
+                level = quality or "default"
+                self.log(f"quality {level}, {name} ({role}): training a video of {path}")
+                wanted = replace(budget, quality=quality, auto_quality=False) if quality else budget
+                planned = plan_video(archive.library, frames, wanted, segment)
+                if planned.text:
+                    self.log(planned.text)
+                last = archive.videos()[-1] if videos else None
+                resumed = last is videos[-1] and last.expected == len(planned.parts) if last else False
+                done = len(last.segments) if resumed and last else 0
+                for index, (start, stop) in enumerate(planned.parts[done:], start=done + 1):
+                    archive.add(frames[start:stop], name, fps, planned.plan.settings, meta=planned.meta(index))
+                videos = [archive.videos()[-1]]
+        return _point(videos[0], quality, role)
 
     def run(
-        self, clips: list[LoadedClip], qualities: list[int], budget: GrowSettings, first_sessions: bool
+        self,
+        clips: list[LoadedClip],
+        qualities: list[int],
+        budget: GrowSettings,
+        first_sessions: bool,
+        segment: int,
     ) -> list[LadderPoint]:
         points = []
         for quality in qualities:
-            shared = self.workdir / f"q{quality}.nrc"
+            stem = f"q{quality}" if quality else "default"
             for i, clip in enumerate(clips):
-                points.append(self.session(shared, clip, quality, "first" if i == 0 else "later", budget))
-                if points[-1].quality_used != quality:
-                    self.log(f"{clip[0]}: the time budget stepped quality {quality} down to {points[-1].quality_used}")
+                role = "first" if i == 0 else "later"
+                points.append(self.session(self.workdir / f"{stem}.nrc", clip, quality, role, budget, segment))
             if first_sessions:
                 for clip in clips[1:]:
-                    own = self.workdir / f"q{quality}-{clip[0]}.nrc"
-                    points.append(self.session(own, clip, quality, "first", budget))
+                    own = self.workdir / f"{stem}-{clip[0]}.nrc"
+                    points.append(self.session(own, clip, quality, "first", budget, segment))
         return points
+
+
+def _point(video: Video, quality: int, role: str) -> LadderPoint:
+    first = video.first
+    return LadderPoint(
+        first.name,
+        quality,
+        int(first.extra.get("quality", quality)),
+        role,
+        video.number,
+        video.frames,
+        len(video.segments),
+        video.bytes,
+        bits_per_pixel(video.bytes, first.width, first.height, video.frames),
+        float(video.psnr or 0.0),
+        sum(row.info.seconds for row in video.segments),
+        sum(row.info.new_weights for row in video.segments),
+        int(first.training.get("epochs_run", first.training.get("epochs", 0))),
+    )
 
 
 def anchor_points(clips: list[LoadedClip], workdir: Path, log: Callable[[str], None]) -> list[RDPoint]:
@@ -169,7 +198,7 @@ def ladder_result(points: list[LadderPoint], anchors: list[RDPoint], budget: Gro
     bd = []
     for clip in dict.fromkeys(p.clip for p in points):
         for role in ("first", "later"):
-            ladder = [(p.bpp, p.psnr) for p in points if p.clip == clip and p.role == role]
+            ladder = [(p.bpp, p.psnr) for p in points if p.clip == clip and p.role == role and p.quality]
             if len(ladder) < 2:
                 continue
             for codec in dict.fromkeys(a.codec for a in anchors):
@@ -190,7 +219,8 @@ def ladder_markdown(result: dict[str, Any]) -> str:
         [
             "clip",
             "quality",
-            "session",
+            "video",
+            "frames",
             "weights",
             "epochs",
             "minutes",
@@ -203,8 +233,9 @@ def ladder_markdown(result: dict[str, Any]) -> str:
         [
             [
                 r["clip"],
-                r["quality"] if r["quality_used"] == r["quality"] else f"{r['quality']} → {r['quality_used']}",
+                _level(r),
                 f"{r['session']} ({r['role']})",
+                r["frames"] if r["segments"] == 1 else f"{r['frames']} ({r['segments']} segments)",
                 f"{r['weights']:,}",
                 r["epochs"],
                 f"{r['seconds'] / 60:.1f}",
@@ -222,6 +253,12 @@ def ladder_markdown(result: dict[str, Any]) -> str:
         [[r["clip"], r["role"], r["anchor"], fmt(r["bd_rate"], "+.0f", "%"), r["note"]] for r in result["bd_rates"]],
     )
     return points + "\n" + bd
+
+
+def _level(row: dict[str, Any]) -> str:
+    if row["quality"] == DEFAULT_LEVEL:
+        return f"default ({row['quality_used']})"
+    return str(row["quality"]) if row["quality_used"] == row["quality"] else f"{row['quality']} → {row['quality_used']}"
 
 
 def ladder_curves(result: dict[str, Any]) -> dict[str, dict[str, list[tuple[float, float]]]]:

@@ -10,7 +10,7 @@ import typer
 
 from nrcodec.bench.anchors import video_anchors
 from nrcodec.bench.curves import plot_rd
-from nrcodec.bench.rd import LadderRun, anchor_points, ladder_curves, ladder_markdown, ladder_result
+from nrcodec.bench.rd import DEFAULT_LEVEL, LadderRun, anchor_points, ladder_curves, ladder_markdown, ladder_result
 from nrcodec.bench.video import BENCH_EPOCHS, DEFAULT_SIZES, parse_sizes, run_video_bench, video_curves, video_markdown
 from nrcodec.cli.app import DeviceOption, JsonFlag, ThreadsOption, compute_on, err, user_errors
 from nrcodec.cli.bench import BenchOutputs, MarkdownOption, OutOption, PlotOut, bench, load_clips, rd_versions
@@ -19,6 +19,7 @@ from nrcodec.errors import UsageError
 from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_WEIGHT_BITS, GrowSettings
 from nrcodec.video.settings import SessionRequest, SessionSettings
 from nrcodec.video.supernet.model import PRESETS, preset
+from nrcodec.video.videos import DEFAULT_SEGMENT
 
 
 @bench.command("video")
@@ -74,7 +75,13 @@ def video(
 @bench.command("rd")
 def rd(
     clips: Annotated[list[Path], typer.Argument(help="Clips (120 frames or more for fair figures), in session order.")],
-    qualities: Annotated[str, typer.Option(help="Quality levels of the ladder (comma-separated, 1..6).")] = "2,3,4,5",
+    qualities: Annotated[
+        str,
+        typer.Option(
+            help="Quality levels of the ladder (comma-separated, 1..6); default: what add-video does without "
+            "settings (the level and budget its plan picks, long clips split into segments)."
+        ),
+    ] = "2,3,4,5",
     minutes: Annotated[
         float | None, typer.Option(help="Training minutes per session.", min=0.01, show_default=f"{DEFAULT_MINUTES:g}")
     ] = None,
@@ -83,6 +90,9 @@ def rd(
     ] = None,
     weight_bits: Annotated[int, typer.Option(help="Bits per stored weight.", min=4, max=8)] = DEFAULT_WEIGHT_BITS,
     max_frames: Annotated[int, typer.Option(help="Frames per clip.", min=1)] = 120,
+    segment: Annotated[
+        int, typer.Option(help="Frames per segment of a longer clip (0: never split), as add-video's.", min=0)
+    ] = DEFAULT_SEGMENT,
     first_sessions: Annotated[
         bool, typer.Option(help="Also learn clips 2.. as the first session of an archive of their own.")
     ] = True,
@@ -108,7 +118,7 @@ def rd(
         budget = GrowSettings.from_request(request)
         log = err.print
         anchors = anchor_points(loaded, workdir, log)
-        points = LadderRun(workdir, dev, log).run(loaded, levels, budget, first_sessions)
+        points = LadderRun(workdir, dev, log).run(loaded, levels, budget, first_sessions, segment)
         result = {
             "device": str(dev),
             "device_name": device_name(dev),
@@ -121,12 +131,17 @@ def rd(
 
 
 def _parse_qualities(text: str) -> list[int]:
+    """Levels 1..6, and ``DEFAULT_LEVEL`` for "default"."""
+    words = [q.strip() for q in text.split(",") if q.strip()]
     try:
-        levels = [int(q) for q in text.split(",") if q.strip()]
+        levels = [DEFAULT_LEVEL if q == "default" else int(q) for q in words]
     except ValueError:
-        raise UsageError(f"--qualities {text!r} is not a comma-separated list of levels like 2,3,4") from None
+        raise UsageError(
+            f"--qualities {text!r} is not a comma-separated list of levels like 2,3,4 or default"
+        ) from None
     for level in levels:
-        GrowSettings(quality=level)
+        if level != DEFAULT_LEVEL:
+            GrowSettings(quality=level)
     if not levels:
         raise UsageError("--qualities needs at least one level")
     return levels
