@@ -173,7 +173,7 @@ def test_bench_video_reports_ratios_and_resumes_from_its_archives(tmp_path: Path
 
 
 def test_bench_rd_default_level_learns_a_long_clip_as_one_video_of_segments(tmp_path: Path, samples: Path) -> None:
-    """"default" is add-video without settings: a clip longer than --segment is split, and its point is
+    """ "default" is add-video without settings: a clip longer than --segment is split, and its point is
     the whole video (bytes summed, PSNR over all its frames), read back on a rerun."""
     args = [
         "bench", "rd", str(samples / "bunny.mp4"), "--qualities", "default", "--epochs", "1",

@@ -140,6 +140,8 @@ class LadderRun:
             for i, clip in enumerate(clips):
                 role = "first" if i == 0 else "later"
                 points.append(self.session(self.workdir / f"{stem}.nrc", clip, quality, role, budget, segment))
+                if not quality:
+                    self.log(f"{clip[0]}: the plan's level is quality {points[-1].quality_used}")
             if first_sessions:
                 for clip in clips[1:]:
                     own = self.workdir / f"{stem}-{clip[0]}.nrc"
