@@ -166,6 +166,8 @@ def test_bench_video_reports_ratios_and_resumes_from_its_archives(tmp_path: Path
     ]  # fmt: skip
     for p in points:
         assert p["ratio"] is None or p["ratio"] == pytest.approx(p["bytes"] / p["x264_bytes"])
+        assert p["ratio_444"] is None or p["ratio_444"] == pytest.approx(p["bytes"] / p["x264_444_bytes"])
+    assert {a["codec"] for a in result["anchors"]} >= {"x264-medium", "x264-medium-444"}
     assert {(r["clip"], r["anchor"]) for r in result["bd_rates"]} >= {("bunny", "x264-medium")}
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "training a video" not in again.stderr

@@ -41,6 +41,8 @@ class VideoAnchor:
     encoder: str
     crfs: tuple[int, ...]
     options: dict[str, str] = field(default_factory=dict)
+    pix_fmt: str = "yuv420p"
+    """What the encoder codes: 4:2:0 as players expect, or yuv444p (full chroma, as nrcodec's RGB)."""
 
 
 @dataclass
@@ -110,12 +112,12 @@ def encode_video(frames: np.ndarray, fps: float, anchor: VideoAnchor, crf: int, 
     padded = _pad_even(frames)
     height, width = padded.shape[1:3]
     yuv = [
-        av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p", interpolation=_EXACT)
+        av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=anchor.pix_fmt, interpolation=_EXACT)
         for rgb in padded
     ]
     rate = Fraction(fps).limit_denominator(1001)
     encoder = av.CodecContext.create(anchor.encoder, "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, anchor.pix_fmt
     # The encoder (libavcodec, through PyAV) reads these; vulture cannot see that.
     encoder.time_base = 1 / rate  # noqa: V101
     encoder.framerate = rate  # noqa: V101

@@ -8,8 +8,9 @@ than ``segment`` frames is split into segments; its point is the whole video. Th
 ``workdir`` are the checkpoint: a video already in them is read back, not trained again, and one
 cut off between segments goes on from its next segment. Per point the
 bench reports nrcodec's bytes divided by the bytes x264 medium needs for the same PSNR (log-linear
-interpolation of bytes in PSNR on a 14-CRF ladder) and, per clip, the BD-rate of the ladder
-against x264 medium and x265 medium. Bytes are the video's session chunks (the archive's header,
+interpolation of bytes in PSNR on a 14-CRF ladder), the same against x264 medium coding 4:4:4
+(nrcodec codes RGB, and 4:2:0 chroma caps x264's RGB PSNR near 40 dB on some clips), and, per clip,
+the BD-rate of the ladder against each anchor. Bytes are the video's session chunks (the archive's header,
 under 400 bytes, is shared by all sessions and left out).
 """
 
@@ -38,6 +39,9 @@ from nrcodec.video.videos import Video, plan_video
 
 LADDER_CRFS = tuple(range(12, 52, 3))
 REFERENCE = "x264-medium"
+FULL_CHROMA = "x264-medium-444"
+"""x264 medium coding 4:4:4: the reference at high PSNR, where 4:2:0 chroma caps x264's RGB PSNR
+(about 40 dB on a fixed-camera clip whose nrcodec session reached 40.3 dB, notes/scale.md)."""
 DEFAULT_LEVEL = 0
 """The ladder entry that is add-video's default: the level and budget the plan picks."""
 LoadedClip = tuple[str, np.ndarray, float]
@@ -50,6 +54,7 @@ def ladder_anchors() -> list[VideoAnchor]:
     anchors = []
     if found["h264"]:
         anchors.append(VideoAnchor(REFERENCE, "h264", found["h264"], LADDER_CRFS, {"preset": "medium"}))
+        anchors.append(VideoAnchor(FULL_CHROMA, "h264", found["h264"], LADDER_CRFS, {"preset": "medium"}, "yuv444p"))
     if found["hevc"]:
         options = {"preset": "medium", "x265-params": "log-level=error"}
         anchors.append(VideoAnchor("x265-medium", "hevc", found["hevc"], LADDER_CRFS, options))
@@ -169,19 +174,21 @@ def _point(video: Video, quality: int, role: str) -> LadderPoint:
 
 
 def anchor_points(clips: list[LoadedClip], workdir: Path, log: Callable[[str], None]) -> list[RDPoint]:
-    """Every ladder anchor on every clip, cached in ``workdir/anchors.json`` by the frames' hash."""
+    """Every ladder anchor on every clip, cached in ``workdir/anchors.json`` by the frames' hash (an
+    anchor missing from the cache is measured and added)."""
     cache_path = workdir / "anchors.json"
     cache: dict[str, list[dict[str, Any]]] = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     quiet_encoders()
     points = []
     for name, frames, fps in clips:
         key = f"{name}:{hashlib.sha256(frames.tobytes()).hexdigest()[:16]}"
-        if key not in cache:
-            log(f"anchors on {name}: x264 and x265 medium at {len(LADDER_CRFS)} CRFs")
-            measured = [encode_video(frames, fps, a, crf, name) for a in ladder_anchors() for crf in a.crfs]
-            cache[key] = [p.to_json() for p in measured]
+        cached = cache.setdefault(key, [])
+        missing = [a for a in ladder_anchors() if a.name not in {p["codec"] for p in cached}]
+        if missing:
+            log(f"anchors on {name}: {', '.join(a.name for a in missing)} at {len(LADDER_CRFS)} CRFs")
+            cached += [encode_video(frames, fps, a, crf, name).to_json() for a in missing for crf in a.crfs]
             cache_path.write_text(json.dumps(cache))
-        points += [_rd_point(p) for p in cache[key]]
+        points += [_rd_point(p) for p in cached]
     return points
 
 
@@ -196,7 +203,16 @@ def ladder_result(points: list[LadderPoint], anchors: list[RDPoint], budget: Gro
     for p in points:
         reference = [a for a in anchors if a.item == p.clip and a.codec == REFERENCE]
         x264 = bytes_at_psnr(reference, p.psnr)
-        rows.append({**p.to_json(), "x264_bytes": x264, "ratio": None if x264 is None else p.bytes / x264})
+        full = bytes_at_psnr([a for a in anchors if a.item == p.clip and a.codec == FULL_CHROMA], p.psnr)
+        rows.append(
+            {
+                **p.to_json(),
+                "x264_bytes": x264,
+                "ratio": None if x264 is None else p.bytes / x264,
+                "x264_444_bytes": full,
+                "ratio_444": None if full is None else p.bytes / full,
+            }
+        )
     bd = []
     for clip in dict.fromkeys(p.clip for p in points):
         for role in ("first", "later"):
@@ -231,6 +247,7 @@ def ladder_markdown(result: dict[str, Any]) -> str:
             "PSNR dB",
             "x264 B at that PSNR",
             "ratio",
+            "ratio to x264 4:4:4",
         ],
         [
             [
@@ -246,6 +263,7 @@ def ladder_markdown(result: dict[str, Any]) -> str:
                 f"{r['psnr']:.2f}",
                 fmt(r["x264_bytes"], ",.0f"),
                 fmt(r["ratio"], ".2f", "x"),
+                fmt(r["ratio_444"], ".2f", "x"),
             ]
             for r in result["points"]
         ],
