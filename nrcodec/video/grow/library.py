@@ -41,6 +41,7 @@ from nrcodec.video.plugin import Plugin, SessionContext, parse_options
 from nrcodec.video.records import LibraryConfig, SessionInfo, malformed_settings
 from nrcodec.video.settings import NewArchive, SessionRequest
 from nrcodec.video.trainer import reconstruction_loss, train_session
+from nrcodec.video.videos import SEGMENT_KEY
 
 NAME = "grow"
 
@@ -116,10 +117,12 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         session = len(self.records) + 1
         count, height, width = frames.shape[:3]
         loss = partial(reconstruction_loss, l1_weight=settings.l1_weight)
-        arch = layout((width, height), count, settings.quality)
+        prior = self._previous_segment(meta)
+        arch = segment_layout(layout((width, height), count, settings.quality), settings.quality, prior)
         placement = Placement.compute((width, height), arch.canvas)
         torch.manual_seed(self.config.seed * 1000 + session)
         net = SessionNet(arch, settings.weight_bits, stem_bits_for(settings.weight_bits), self.options.qat_start)
+        warm = warm_start(net, prior)
         ctx = SessionContext(
             model=net.to(self.device),
             session=session,
@@ -144,7 +147,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             reused_weights=0,
             layers={},
             source=source,
-            extra={**(meta or {}), **_network_meta(net, settings.quality, settings.quality)},
+            extra={**(meta or {}), **warm, **_network_meta(net, settings.quality, settings.quality)},
         )
         record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
         self.measured(record, info, frames)
@@ -157,6 +160,16 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             )
         chunk = nrc.session_chunk(nrc_v2.encode_session(record))
         return SessionResult(record, info, chunk, seconds)
+
+    def _previous_segment(self, meta: dict[str, Any] | None) -> tuple[int, SessionRecord] | None:
+        """(number, record) of the session just before a segment when it is the same video's previous
+        segment; None for a whole clip or a first segment."""
+        place = (meta or {}).get(SEGMENT_KEY)
+        if not self.records or not isinstance(place, dict) or place.get("index", 1) <= 1:
+            return None
+        last = self.records[-1].meta.get(SEGMENT_KEY)
+        expected = {"index": place["index"] - 1, "of": place.get("of")}
+        return (len(self.records), self.records[-1]) if last == expected else None
 
     def plan(self, frames: np.ndarray, settings: GrowSettings) -> TrainingPlan:
         """Time the network of the asked quality here (rank 0's timing holds for every rank) and say how
@@ -232,6 +245,40 @@ def _timing_clip(frames: np.ndarray, settings: GrowSettings, device: torch.devic
     shard = frames[: math.ceil(settings.batch_size / parallel.current().size)]
     targets = to_training(shard, Placement.compute((width, height), (width, height))).to(device)
     return Clip((width, height), count, targets, partial(reconstruction_loss, l1_weight=settings.l1_weight))
+
+
+WARM_KEY = "warm_start"
+"""Metadata key naming the session a segment's training started from (provenance only: a session
+always decodes from its own record)."""
+
+
+def segment_layout(own: NervLayout, quality: int, prior: tuple[int, SessionRecord] | None) -> NervLayout:
+    """The previous segment's layout when it was laid out for the same canvas and level (segments of
+    one clip differ by at most a frame, which can move the width by a step and keep the warm start
+    from fitting); ``own`` otherwise."""
+    if prior is None or prior[1].meta.get("quality") != quality:
+        return own
+    theirs = architecture_of(prior[1], f"session {prior[0]}")
+    return theirs if theirs.canvas == own.canvas else own
+
+
+def warm_start(net: SessionNet, previous: tuple[int, SessionRecord] | None) -> dict[str, int]:
+    """Start ``net``'s blocks and head from the previous segment's stored weights when they have the
+    same shapes; the stem stays fresh, since it holds the previous frames' content. Measured with
+    grow's recipe at equal epochs (notes/transfer.md, "warm"): +1.36 dB at 1.00x the bytes on a fixed
+    camera (320x180, 120 + 120 frames), +1.19 dB at 1.12x on carphone, -0.08 dB on bikes at 15
+    epochs. Returns the metadata that records it (none when the shapes differ)."""
+    if previous is None:
+        return {}
+    session, record = previous
+    own = {name: tensor for name, tensor in net.named_parameters() if not name.startswith("stem.")}
+    if any(record.shapes.get(name) != tuple(tensor.shape) for name, tensor in own.items()):
+        return {}
+    with torch.no_grad():
+        for name, tensor in own.items():
+            value = record.dense[name].dequantize(np.zeros(1, np.int64))
+            tensor.copy_(torch.from_numpy(value).view_as(tensor))
+    return {WARM_KEY: session}
 
 
 def _default_level(clip: Clip, settings: GrowSettings, timed: dict[int, float]) -> GrowSettings:
