@@ -1,6 +1,6 @@
 """Speed: a default grow session's training and decode frames per second per device, the PNR
 supernet's masked vs dense training step, decode frames per second, the entropy coder, and the
-shipped image codec's encode and decode time on a 768x512 picture.
+shipped image codec's encode and decode time on a 768x512 picture (at the encoder efforts asked for).
 
 The masked step (scores, top-c% threshold, straight-through gradient, frozen-gradient masking)
 is compared with a dense step of the very same architecture and optimizer, interleaved in
@@ -22,6 +22,8 @@ from PIL import Image
 from nrcodec.format import entropy, nrc, nrc_v1
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.image import Codec, decode_image, encode_image
+from nrcodec.image.evaluate import psnr
+from nrcodec.image.refine import EFFORT_STEPS
 from nrcodec.video.decoding import DECODE_BATCH, decode_frames
 from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.grow.network import SessionNet, layout
@@ -189,9 +191,10 @@ IMAGE_SIZE = (768, 512)
 """The size the image codec's speed is reported at (Kodak's)."""
 
 
-def image_speed(codec: Codec, rgb: np.ndarray, rounds: int = 3) -> dict[str, Any]:
+def image_speed(codec: Codec, rgb: np.ndarray, rounds: int = 3, efforts: tuple[int, ...] = ()) -> dict[str, Any]:
     """Encode and decode seconds (medians of ``rounds``, after a warm-up) of the codec's newest
-    version at its default quality on one image, real bytes both ways."""
+    version at its default quality on one image, real bytes both ways; then once at each refining
+    encoder effort in ``efforts`` (minutes each: the refinement, not the timer's noise, dominates)."""
     encode_image(codec, rgb)
     encode_s, decode_s = [], []
     for _ in range(rounds):
@@ -206,9 +209,28 @@ def image_speed(codec: Codec, rgb: np.ndarray, rounds: int = 3) -> dict[str, Any
         "architecture": str(codec.versions[-1].architecture),
         "quality": encoded.quality or None,
         "bpp": round(encoded.bpp, 4),
+        "psnr": round(psnr(rgb, encoded.reconstruction), 3),
         "encode_s": round(statistics.median(encode_s), 3),
         "decode_s": round(statistics.median(decode_s), 3),
         "threads": torch.get_num_threads(),
+        "refined": [_refined_speed(codec, rgb, effort) for effort in efforts if effort > 0],
+    }
+
+
+def _refined_speed(codec: Codec, rgb: np.ndarray, effort: int) -> dict[str, Any]:
+    """One encode at a refining effort and the decode of its bitstream (the same decoder as effort 0)."""
+    start = time.perf_counter()
+    encoded = encode_image(codec, rgb, effort=effort)
+    encode_s = time.perf_counter() - start
+    start = time.perf_counter()
+    decode_image(codec, encoded.data)
+    return {
+        "effort": effort,
+        "steps": EFFORT_STEPS[effort],
+        "bpp": round(encoded.bpp, 4),
+        "psnr": round(psnr(rgb, encoded.reconstruction), 3),
+        "encode_s": round(encode_s, 3),
+        "decode_s": round(time.perf_counter() - start, 3),
     }
 
 

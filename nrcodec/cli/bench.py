@@ -32,6 +32,7 @@ from nrcodec.cli.paths import check_output
 from nrcodec.cli.render import device_name, versions
 from nrcodec.errors import UsageError
 from nrcodec.image import DEFAULT_CODEC, Codec
+from nrcodec.image.refine import steps_for
 from nrcodec.media.video import read_video
 from nrcodec.video.settings import SessionSettings
 from nrcodec.video.supernet.model import preset
@@ -91,6 +92,16 @@ def rd_versions() -> dict[str, str]:
     return {**versions(), **anchor_versions(), "bjontegaard": bjontegaard.__version__}
 
 
+ImageEffortsOption = Annotated[
+    str,
+    typer.Option(
+        "--image-efforts",
+        help="Encoder efforts to time the image codec at, comma-separated (e.g. 0,1,2; a refining effort "
+        "takes minutes on a CPU).",
+    ),
+]
+
+
 @bench.command("speed")
 def speed(
     presets: Annotated[str, typer.Option("--presets", help="Comma-separated presets to measure.")] = "tiny,small",
@@ -101,6 +112,7 @@ def speed(
             show_default="the bunny clip shipped with nrcodec",
         ),
     ] = SAMPLE_CLIP,
+    image_efforts: ImageEffortsOption = "0",
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     as_json: JsonFlag = False,
@@ -112,6 +124,7 @@ def speed(
     with user_errors():
         outputs = BenchOutputs(as_json, json_out, markdown_out)
         outputs.check([clip])
+        efforts = _efforts(image_efforts)
         dev = compute_on(device, threads)
         rows = []
         for name in [p.strip() for p in presets.split(",") if p.strip()]:
@@ -132,7 +145,7 @@ def speed(
             "presets": rows,
             "entropy_coding": entropy_throughput(),
             "archive_vs_bound": archive_vs_bound("tiny", sample),
-            "image_codec": image_speed(Codec.load(DEFAULT_CODEC), picture),
+            "image_codec": image_speed(Codec.load(DEFAULT_CODEC), picture, efforts=efforts),
         }
         coding_text = _coding_text(result)
 
@@ -147,6 +160,17 @@ def speed(
         outputs.write(result, _speed_markdown(result, coding_text), show)
 
 
+def _efforts(text: str) -> tuple[int, ...]:
+    """The encoder efforts of ``--image-efforts``, each checked as encode-image checks ``--effort``."""
+    try:
+        efforts = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--image-efforts must be integers separated by commas, not {text!r}") from None
+    for effort in efforts:
+        steps_for(effort)
+    return efforts
+
+
 def _coding_text(result: dict[str, Any]) -> str:
     """Entropy-coding speed, how close a real session chunk comes to its ideal code length and the
     image codec's speed, in words."""
@@ -159,6 +183,11 @@ def _coding_text(result: dict[str, Any]) -> str:
         f"Image codec ({image['architecture']}, quality {image['quality']}) on a "
         f"{image['size'][0]}x{image['size'][1]} picture, {image['threads']} threads: encode {image['encode_s']:.3f} s, "
         f"decode {image['decode_s']:.3f} s ({image['bpp']:.3f} bpp)."
+        + "".join(
+            f"\nEffort {r['effort']} ({r['steps']} refinement steps): encode {r['encode_s']:.1f} s, decode "
+            f"{r['decode_s']:.3f} s, {r['bpp']:.3f} bpp at {r['psnr']:.2f} dB (effort 0: {image['psnr']:.2f} dB)."
+            for r in image["refined"]
+        )
     )
 
 

@@ -17,9 +17,11 @@ import torch
 from nrcodec.errors import FormatError, InputError
 from nrcodec.format.atomic import commit_bytes
 from nrcodec.format.image_bitstream import ImageBitstream, header_bytes, pack_bitstream, read_bitstream
+from nrcodec.image import refine
 from nrcodec.image.codec_file import Version, read_codec_file, resolve_state, version_chunk, write_codec_file
 from nrcodec.image.colour_offset import apply_offsets, fit_offsets
 from nrcodec.image.models import ImageModel
+from nrcodec.image.settings import CodecSettings
 
 
 class Codec:
@@ -115,6 +117,8 @@ class Encoded:
     estimated_bits: float
     header_bytes: int
     reconstruction: np.ndarray
+    effort: int = 0
+    """The encoder effort it was coded at (:mod:`nrcodec.image.refine`); the decoder does not need to know it."""
 
     @property
     def bpp(self) -> float:
@@ -158,15 +162,31 @@ def _quality(codec: Codec, vid: int, quality: int | None) -> int:
     return quality
 
 
-def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None, quality: int | None = None) -> Encoded:
-    """Code an image with a version (default: the newest) at a quality (default: :func:`default_quality`)."""
+def level_lambda(codec: Codec, vid: int, level: int) -> float:
+    """The λ version ``vid`` trained quality level ``level`` (0-based) at, as its codec file records it."""
+    lambdas = CodecSettings.adapting(codec.version(vid).info).lambdas
+    if len(lambdas) != codec.model(vid).levels:
+        raise InputError(f"version {vid} records no λ for each of its quality levels; it cannot refine latents")
+    return lambdas[level]
+
+
+def encode_image(
+    codec: Codec, rgb: np.ndarray, version: int | None = None, quality: int | None = None, effort: int = 0
+) -> Encoded:
+    """Code an image with a version (default: the newest) at a quality (default: :func:`default_quality`);
+    an ``effort`` above 0 refines the latents first (:mod:`nrcodec.image.refine`: slower, same decoder)."""
+    steps = refine.steps_for(effort)
     vid = codec.newest if version is None else version
     info = codec.version(vid)
     _check_image(rgb)
     quality = _quality(codec, vid, quality)
     height, width = rgb.shape[:2]
     x = to_tensor(rgb)
-    result = codec.model(vid).compress(x, max(0, quality - 1))
+    level, model = max(0, quality - 1), codec.model(vid)
+    if steps:
+        result = refine.compress(model, x, level, level_lambda(codec, vid, level), steps)
+    else:
+        result = model.compress(x, level)
     offsets = fit_offsets(x, result.x_hat)
     stream = ImageBitstream(
         codec.fingerprint, info.fingerprint, vid, quality, width, height, *result.latent_shape, result.coded, offsets
@@ -180,6 +200,7 @@ def encode_image(codec: Codec, rgb: np.ndarray, version: int | None = None, qual
         result.estimated_bits,
         header_bytes(stream),
         to_uint8(apply_offsets(result.x_hat, offsets)),
+        effort,
     )
 
 

@@ -3,8 +3,11 @@
 A model is an ``nn.Module`` with typed hyper-parameters (``Params``, a frozen dataclass of JSON
 scalars). It trains with ``forward`` (reconstruction, likelihoods of the noisy latents) and codes
 with ``compress`` / ``decompress`` against the integer tables that its version stores in the codec
-file (:meth:`ImageModel.use_tables`), never tables recomputed from floats. Its entropy model is
-``entropy``, an :class:`EntropyBottleneck` whose quantiles train on their own auxiliary loss.
+file (:meth:`ImageModel.use_tables`), never tables recomputed from floats. ``compress`` is two
+halves, ``analyse`` (the continuous latents) and ``code`` (round and entropy-code them), so that an
+encoder may change the latents in between (:mod:`nrcodec.image.refine`, descending ``relaxed``).
+Its entropy model is ``entropy``, an :class:`EntropyBottleneck` whose quantiles train on their own
+auxiliary loss.
 
 The adaptation modes of :mod:`nrcodec.image.versions` ask a model three things: how its
 hyper-parameters grow (``cawf``) or gain scales (``selective``), which parameters a selective
@@ -28,6 +31,8 @@ from nrcodec.format.entropy import FrequencyTable
 from nrcodec.nn.entropy_bottleneck import EntropyBottleneck
 
 P = TypeVar("P", bound="HyperParams")
+Rounding = Callable[[torch.Tensor], torch.Tensor]
+"""A differentiable stand-in for the coder's rounding (what :meth:`ImageModel.relaxed` rounds with)."""
 MT = TypeVar("MT", bound="ImageModel")
 
 MODELS: dict[str, type[ImageModel]] = {}
@@ -202,8 +207,26 @@ class ImageModel(nn.Module):
         level (default 0): the reconstruction and the estimated bits of each image."""
         raise NotImplementedError
 
+    @torch.inference_mode()
     def compress(self, x: torch.Tensor, level: int = 0) -> Compressed:
         """Code one image, float (1, 3, h, w) in [0, 1] of any size, at a quality level."""
+        return self.code(self.analyse(x, level), x.shape[-2], x.shape[-1], level)
+
+    def analyse(self, x: torch.Tensor, level: int = 0) -> tuple[torch.Tensor, ...]:
+        """The continuous latents ``compress`` rounds, of an image of any size (padded as it pads):
+        where encoder-side refinement starts."""
+        raise NotImplementedError
+
+    def relaxed(
+        self, latents: tuple[torch.Tensor, ...], level: int, rounding: Rounding
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction of the padded image, bits) of ``latents`` with ``rounding`` in place of the
+        coder's: the rate-distortion objective as a function of the latents, which refinement descends."""
+        raise NotImplementedError
+
+    def code(self, latents: tuple[torch.Tensor, ...], height: int, width: int, level: int = 0) -> Compressed:
+        """Round and entropy-code latents shaped as ``analyse`` makes them (refined or not) of a
+        ``height`` x ``width`` image: the decoder sees no difference."""
         raise NotImplementedError
 
     def decompress(self, coded: bytes, height: int, width: int, level: int = 0) -> torch.Tensor:

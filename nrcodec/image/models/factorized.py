@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nrcodec.image.models.base import Compressed, HyperParams, ImageModel, register_model
+from nrcodec.image.models.base import Compressed, HyperParams, ImageModel, Rounding, register_model
 from nrcodec.nn.entropy_bottleneck import EntropyBottleneck, quantize
 from nrcodec.nn.gdn import GDN
 
@@ -119,10 +119,18 @@ class FactorizedPrior(ImageModel):
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
         return self.params.width, -(-height // STRIDE), -(-width // STRIDE)
 
+    def analyse(self, x: torch.Tensor, level: int = 0) -> tuple[torch.Tensor, ...]:
+        return (self.analysis(pad_image(x)),)
+
+    def relaxed(
+        self, latents: tuple[torch.Tensor, ...], level: int, rounding: Rounding
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        y_hat = rounding(latents[0])
+        return self.synthesis(y_hat), -torch.log2(self.entropy.likelihood(y_hat)).sum()
+
     @torch.inference_mode()
-    def compress(self, x: torch.Tensor, level: int = 0) -> Compressed:
-        height, width = x.shape[-2:]
-        y_hat = quantize(self.analysis(pad_image(x)))
+    def code(self, latents: tuple[torch.Tensor, ...], height: int, width: int, level: int = 0) -> Compressed:
+        y_hat = quantize(latents[0])
         bits = float(-torch.log2(self.entropy.likelihood(y_hat)).sum())
         x_hat = self.synthesis(y_hat)[..., :height, :width]
         channels, lat_h, lat_w = y_hat.shape[1:]

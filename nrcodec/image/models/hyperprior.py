@@ -29,7 +29,7 @@ from torch import nn
 from nrcodec.errors import FormatError
 from nrcodec.format.entropy import FrequencyTable
 from nrcodec.format.varint import pack_uvarints, unpack_uvarints
-from nrcodec.image.models.base import Compressed, HyperParams, ImageModel, register_model
+from nrcodec.image.models.base import Compressed, HyperParams, ImageModel, Rounding, register_model
 from nrcodec.image.models.factorized import pad_image
 from nrcodec.nn import gaussian_conditional as gaussian
 from nrcodec.nn.entropy_bottleneck import EntropyBottleneck, quantize
@@ -214,11 +214,29 @@ class MeanScaleHyperprior(ImageModel):
             raise RuntimeError("no integer tables: call use_tables first")
         return self.gaussian_tables
 
-    @torch.inference_mode()
-    def compress(self, x: torch.Tensor, level: int = 0) -> Compressed:
-        height, width = x.shape[-2:]
+    def analyse(self, x: torch.Tensor, level: int = 0) -> tuple[torch.Tensor, ...]:
+        """(latents, hyper-latents) after their gains, before rounding."""
         y = self.g_a(pad_image(x, STRIDE)) * self.gain[level][None, :, None, None]
-        z_hat = quantize(self.h_a(y) * self.hyper_gain[level][None, :, None, None])
+        return y, self.h_a(y) * self.hyper_gain[level][None, :, None, None]
+
+    def relaxed(
+        self, latents: tuple[torch.Tensor, ...], level: int, rounding: Rounding
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The latents are rounded around their means, as ``code`` rounds them, and the means and scales
+        come from the rounded hyper-latents, as the decoder computes them."""
+        y, z = latents
+        z_hat = rounding(z)
+        means, scales = self._hyper(z_hat, torch.full((y.shape[0],), level, dtype=torch.long, device=y.device))
+        y_hat = means + rounding(y - means)
+        x_hat = self.g_s(y_hat * self.inverse_gain[level][None, :, None, None])
+        bits = -torch.log2(gaussian.likelihood(y_hat, means, scales)).sum()
+        return x_hat, bits - torch.log2(self.entropy.likelihood(z_hat)).sum()
+
+    @torch.inference_mode()
+    def code(self, latents: tuple[torch.Tensor, ...], height: int, width: int, level: int = 0) -> Compressed:
+        """The latents are coded around the means of the rounded hyper-latents (float64, as decoded)."""
+        y, z = latents
+        z_hat = quantize(z)
         means, scales = self._coding_hyper(z_hat, level)
         symbols = quantize(y.double() - means)
         z_bytes = self.entropy.compress(z_hat)
