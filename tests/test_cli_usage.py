@@ -15,7 +15,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from nrcodec.cli import app
+from nrcodec.cli import app, render
 
 runner = CliRunner()
 FAST_VIDEO = ["--epochs", "1", "--max-frames", "4", "--device", "cpu"]
@@ -169,11 +169,21 @@ def test_outputs_are_checked_before_any_work(tmp_path: Path, samples: Path) -> N
     )
 
 
-def test_progress_is_quiet_when_stderr_is_not_a_terminal(tmp_path: Path, samples: Path) -> None:
+def test_progress_off_a_terminal_is_a_plain_line_now_and_then(
+    tmp_path: Path, samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bar off a terminal, and no progress line in a run shorter than ``PLAIN_EVERY_S``; a longer
+    one (the interval shrunk to 0 here) says how far it is on stderr, stdout unchanged."""
     result = nrcodec("add-video", tmp_path / "lib.nrc", samples / "closeup.mp4", *FAST_VIDEO)
     assert result.exit_code == 0, result.output
-    assert "━" not in result.stderr and "session 1 'closeup'" in result.stderr
+    assert "━" not in result.stderr and "session 1 'closeup'" in result.stderr and " left" not in result.stderr
     assert result.stdout.startswith("added session 1 'closeup'")
+    monkeypatch.setattr(render, "PLAIN_EVERY_S", 0.0)
+    again = nrcodec("add-video", tmp_path / "lib.nrc", samples / "closeup.mp4", *FAST_VIDEO)
+    assert again.exit_code == 0, again.output
+    lines = [line for line in again.stderr.splitlines() if line.startswith("session 2: ")]
+    assert lines and all(re.search(r"^session 2: \d+/\d+, loss .* dB, .* in, about .* left$", x) for x in lines)
+    assert again.stdout.startswith("added session 2 'closeup'")
 
 
 def test_bench_json_is_a_flag_and_finds_its_data_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

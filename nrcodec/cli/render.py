@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,7 +20,11 @@ from rich.progress import (
 from nrcodec import __version__
 from nrcodec.cli.app import err
 from nrcodec.runtime import Progress as StepProgress
-from nrcodec.runtime import StepReport
+from nrcodec.runtime import StepReport, duration
+
+PLAIN_EVERY_S = 60.0
+"""Off a terminal (a log file, a pipe) the bar is silent and a plain progress line goes to stderr at
+most this often, so a long run under nohup or CI still says how far it is."""
 
 
 @contextmanager
@@ -45,12 +50,22 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
 
 @contextmanager
 def step_bar(description: str, total: int) -> Iterator[StepProgress]:
-    """A progress bar fed by a training loop's ``StepReport``s (loss, PSNR and bpp when known)."""
+    """A progress bar fed by a training loop's ``StepReport``s (loss, PSNR and bpp when known); off a
+    terminal, a plain line every ``PLAIN_EVERY_S`` seconds instead."""
     with progress_bar(description, total) as bar:
+        start = last = time.monotonic()
 
         def report(r: StepReport) -> None:
+            nonlocal last
             status = f"loss {r.loss:.4f} PSNR {r.psnr:.2f} dB" + ("" if r.bpp is None else f" {r.bpp:.3f} bpp")
             bar.update(bar.task_ids[0], completed=r.done, status=status)
+            now = time.monotonic()
+            if not err.is_terminal and r.done and now - last >= PLAIN_EVERY_S:
+                last = now
+                spent = (now - start) / 60
+                left = spent * (total - r.done) / r.done
+                line = f"{description}: {r.done}/{total}, {status}, {duration(spent)} in, about {duration(left)} left"
+                err.print(line, markup=False, highlight=False)
 
         yield report
 
