@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import nrcodec
 from nrcodec.bench.anchors import encode_image, encode_video, image_anchors, video_anchors
 from nrcodec.bench.curves import bd_rate, pareto
 from nrcodec.bench.image import mean_curves
@@ -17,7 +18,10 @@ from nrcodec.cli import app
 from nrcodec.errors import InputError
 from nrcodec.metrics import ms_ssim_image
 from nrcodec.video.archive import Archive
+from nrcodec.video.grow.settings import GrowSettings
+from nrcodec.video.settings import NewArchive
 from nrcodec.video.supernet.model import preset
+from nrcodec.video.videos import segment_meta
 
 runner = CliRunner()
 
@@ -191,6 +195,24 @@ def test_bench_rd_default_level_learns_a_long_clip_as_one_video_of_segments(tmp_
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "training a video" not in again.stderr
     assert json.loads(again.stdout)["points"] == [point]
+
+
+def test_bench_rd_goes_on_from_the_next_segment_of_a_video_cut_off(tmp_path: Path, samples: Path) -> None:
+    """A workdir archive holding segment 1 of 2 (an interrupted run) gets segment 2 only."""
+    frames = nrcodec.read_video(samples / "bunny.mp4", max_frames=6).frames
+    with Archive.writing(tmp_path / "default.nrc", NewArchive(strategy="grow"), "cpu") as archive:
+        settings = GrowSettings(epochs=1, minutes=0.0)
+        archive.add(frames[:3], "bunny", 25.0, settings, meta=segment_meta(1, 2))
+        first = archive.session_bytes[0]
+    args = [
+        "bench", "rd", str(samples / "bunny.mp4"), "--qualities", "default", "--epochs", "1",
+        "--max-frames", "6", "--segment", "4", "--device", "cpu", "--workdir", str(tmp_path), "--json",
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (video,) = Archive.open(tmp_path / "default.nrc").videos()
+    assert [row.info.frames for row in video.segments] == [3, 3] and video.segments[0].bytes == first
+    assert json.loads(result.stdout)["points"][0]["segments"] == 2
 
 
 def test_bench_sessions_grows_an_archive_and_reports_the_three_figures(tmp_path: Path, samples: Path) -> None:

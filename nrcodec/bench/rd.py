@@ -115,21 +115,20 @@ class LadderRun:
         """The point of ``clip`` as the next video of ``path``, read back if it is already there."""
         name, frames, fps = clip
         with Archive.writing(path, NewArchive(strategy="grow"), self.device) as archive:
-            videos = [v for v in archive.videos() if v.first.name == name]
-            if not videos or not videos[-1].complete:
-                level = quality or "default"
-                self.log(f"quality {level}, {name} ({role}): training a video of {path}")
+            videos = archive.videos()
+            mine = [v for v in videos if v.first.name == name]
+            if not mine or not mine[-1].complete:
+                self.log(f"quality {quality or 'default'}, {name} ({role}): training a video of {path}")
                 wanted = replace(budget, quality=quality, auto_quality=False) if quality else budget
                 planned = plan_video(archive.library, frames, wanted, segment)
                 if planned.text:
                     self.log(planned.text)
-                last = archive.videos()[-1] if videos else None
-                resumed = last is videos[-1] and last.expected == len(planned.parts) if last else False
-                done = len(last.segments) if resumed and last else 0
+                cut = mine and mine[-1] is videos[-1] and mine[-1].expected == len(planned.parts)
+                done = len(mine[-1].segments) if cut else 0
                 for index, (start, stop) in enumerate(planned.parts[done:], start=done + 1):
                     archive.add(frames[start:stop], name, fps, planned.plan.settings, meta=planned.meta(index))
-                videos = [archive.videos()[-1]]
-        return _point(videos[0], quality, role)
+                mine = [archive.videos()[-1]]
+        return _point(mine[-1], quality, role)
 
     def run(
         self,
