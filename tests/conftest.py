@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,3 +34,16 @@ def samples() -> Path:
 def clips() -> dict[str, np.ndarray]:
     """The three sample clips' first 16 frames: 320x180, 240x180 and 144x192."""
     return {name: read_video(SAMPLES / f"{name}.mp4", max_frames=16).frames for name in CLIPS}
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the test: the fixtures' pixel hashes were taken on one thread
+    (tests/fixtures/image/README.md). torch is imported here, not at the top, to keep this file
+    torch-free for the format/ and media/ tests."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from nrcodec.errors import FormatError, UsageError
 from nrcodec.format import nrc
@@ -28,13 +26,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v1"
 DECODES = json.loads((FIXTURES / "decodes.json").read_text())
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """The fixture hashes were taken on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
+"""The fixture hashes were taken on one thread."""
 
 
 def _recorded(name: str, first: int, stop: int) -> list[list[str]]:

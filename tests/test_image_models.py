@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,15 +28,6 @@ FIXTURES = ROOT / "tests" / "fixtures" / "image"
 SAMPLES = ROOT / "samples" / "images"
 DECODES = json.loads((FIXTURES / "decodes.json").read_text())
 SOURCES = {"chelsea-v0.nri": "chelsea.png", "bunny-v1.nri": "bunny.png"}
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """The pixel hashes were taken on one thread (see tests/fixtures/image/README.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

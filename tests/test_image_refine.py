@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +43,6 @@ def codecs() -> dict[str, Codec]:
 def few_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Efforts 1 and 2 as 12 and 24 steps, so that a test refines in a second."""
     monkeypatch.setattr(refine, "EFFORT_STEPS", (0, 12, 24))
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def crop(name: str, size: int = 64) -> np.ndarray:

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 _ = SimpleNamespace(one_thread=None, few_steps=None, sample_rate=None)
 _used = (
-    _.one_thread,  # fixture: test_archive_damage.py (autouse), test_image_models.py (requested by name)
+    _.one_thread,  # fixture in conftest.py: test_archive_damage.py (usefixtures), test_image_*.py (by name)
     _.few_steps,  # fixture: test_image_refine.py (requested by name)
     _.sample_rate,  # av.AudioFrame.sample_rate, read by PyAV's encoder: test_media.py
 )
