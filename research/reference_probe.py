@@ -19,23 +19,20 @@ learned alone at the same epochs and seeds (``alone``, ``alone-q3``, ``alone-q5`
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from transfer_probe import CHILD, SEED, chunk_bytes, load_clip, parent_record, settings_for, train_child
+from transfer_probe import CHILD, SEED, child_record, chunk_bytes, collect, settings_for, train_child
 
 from nrcodec.format import nrc_v2
 from nrcodec.format.session import SessionRecord
 from nrcodec.metrics import psnr
 from nrcodec.video.decoding import decode_frames
-from nrcodec.video.grow.library import _network_meta, architecture_of, bit_depths
+from nrcodec.video.grow.library import architecture_of, bit_depths
 from nrcodec.video.grow.network import SessionNet, layout, stem_bits_for
 from nrcodec.video.grow.settings import GrowOptions
 from nrcodec.video.patches import Window
-from nrcodec.video.records import SessionInfo
 
 
 class ReferenceNet(SessionNet):
@@ -73,22 +70,8 @@ def with_reference(parent: SessionRecord, frames: np.ndarray, epochs: int, quali
     torch.manual_seed(SEED * 1000 + CHILD)
     net = ReferenceNet(arch, bits, stem_bits_for(bits), GrowOptions().qat_start, reference)
     seconds, placement = train_child(net, frames, epochs)
-    own = net.quantized()
-    info = SessionInfo(
-        session=CHILD,
-        name="child",
-        frames=count,
-        fps=25.0,
-        placement=placement,
-        training={**settings_for(epochs, quality).session_json(), "epochs_run": epochs},
-        seconds=round(seconds, 3),
-        device="cpu",
-        new_weights=sum(q.q.size for q in own.values()),
-        reused_weights=0,
-        layers={},
-        extra={**_network_meta(net, quality, quality), "parent": 1, "reference": "last"},
-    )
-    record = SessionRecord(info.to_json(), {}, own, net.shapes())
+    trained = (count, epochs, seconds)
+    record = child_record(net, net.quantized(), placement, trained, quality, {"parent": 1, "reference": "last"})
     payload, nbytes = chunk_bytes(record)
     decoder = ReferenceNet(arch, *bit_depths(record, "child"), 1.0, reference)
     decoder.load_quantized(nrc_v2.decode_session(payload, "child").dense)
@@ -106,24 +89,8 @@ def main() -> None:
     parser.add_argument("--designs", default="ref-q3,ref-q4")
     parser.add_argument("--out", type=Path, required=True, help="JSON rows (appended to if it exists).")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    parent_epochs = args.parent_epochs or args.epochs
-    cache = args.out.parent / f"parent-{args.parent.replace(':', '-')}-e{parent_epochs}.nrs"
-    parent, row = parent_record(load_clip(args.clips, args.parent), parent_epochs, cache)
-    frames = load_clip(args.clips, args.child)
-    rows = json.loads(args.out.read_text()) if args.out.exists() else []
-    pair = f"{args.parent} -> {args.child}"
-    if not any(r["pair"] == pair and r["design"] == "parent" for r in rows):
-        rows.append({"pair": pair, "epochs": parent_epochs, **row})
-    for name in args.designs.split(","):
-        start = time.perf_counter()
-        result = with_reference(parent, frames, args.epochs, int(name.partition("-q")[2] or 4))
-        result = {"pair": pair, "design": name, "epochs": args.epochs, **result}
-        result["wall"] = round(time.perf_counter() - start, 1)
-        print(json.dumps(result), flush=True)
-        rows.append(result)
-        args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    level = lambda name: int(name.partition("-q")[2] or 4)  # noqa: E731
+    collect(args, lambda name, parent, frames: with_reference(parent, frames, args.epochs, level(name)))
 
 
 if __name__ == "__main__":

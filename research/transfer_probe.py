@@ -42,6 +42,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -267,21 +268,7 @@ def with_parent(parent: SessionRecord, frames: np.ndarray, epochs: int, design: 
     net = build_child(parent, arch, design)
     seconds, placement = train_child(net, frames, epochs)
     own = stored(net, parent, design)
-    info = SessionInfo(
-        session=CHILD,
-        name="child",
-        frames=count,
-        fps=25.0,
-        placement=placement,
-        training={**settings_for(epochs).session_json(), "epochs_run": epochs},
-        seconds=round(seconds, 3),
-        device="cpu",
-        new_weights=sum(q.q.size for q in own.values()),
-        reused_weights=sum(t.numel() for t in net.parameters()) - sum(q.q.size for q in own.values()),
-        layers={},
-        extra={**_network_meta(net, 4, 4), "parent": 1},
-    )
-    record = SessionRecord(info.to_json(), {}, own, {name: net.shapes()[name] for name in own})
+    record = child_record(net, own, placement, (count, epochs, seconds), 4, {"parent": 1})
     payload, nbytes = chunk_bytes(record)
     decoder = SessionNet(arch, *bit_depths(record, "child"))
     decoder.load_quantized(merged(nrc_v2.decode_session(payload, "child"), parent, design))
@@ -291,8 +278,37 @@ def with_parent(parent: SessionRecord, frames: np.ndarray, epochs: int, design: 
         "bytes": nbytes,
         "seconds": round(seconds, 1),
         "stem_hidden": arch.stem_hidden,
-        "own_weights": info.new_weights,
+        "own_weights": record.meta["new_weights"],
     }
+
+
+def child_record(
+    net: SessionNet,
+    own: dict[str, Quantized],
+    placement: Placement,
+    trained: tuple[int, int, float],
+    quality: int,
+    extra: dict,
+) -> SessionRecord:
+    """The child's session record: the tensors it stores (``own``) and a grow session's metadata,
+    plus ``extra``; ``trained`` is (frames, epochs, seconds)."""
+    count, epochs, seconds = trained
+    mine = sum(q.q.size for q in own.values())
+    info = SessionInfo(
+        session=CHILD,
+        name="child",
+        frames=count,
+        fps=25.0,
+        placement=placement,
+        training={**settings_for(epochs, quality).session_json(), "epochs_run": epochs},
+        seconds=round(seconds, 3),
+        device="cpu",
+        new_weights=mine,
+        reused_weights=sum(t.numel() for t in net.parameters()) - mine,
+        layers={},
+        extra={**_network_meta(net, quality, quality), **extra},
+    )
+    return SessionRecord(info.to_json(), {}, own, {name: net.shapes()[name] for name in own})
 
 
 def equal_psnr_bytes(curve: list[tuple[float, int]], value: float) -> float:
@@ -341,6 +357,20 @@ def main() -> None:
         return table(args.table)
     if not (args.clips and args.parent and args.child and args.out):
         parser.error("--clips, --parent, --child and --out are needed to measure")
+
+    def measure(name: str, parent: SessionRecord, frames: np.ndarray) -> dict:
+        if name.startswith("alone"):
+            return alone(parent, frames, args.epochs, int(name.partition("-q")[2] or 4))
+        design = DESIGNS[name]
+        design = replace(design, stem_mult=args.stem_mult) if design.stem_mult != 1.0 else design
+        return with_parent(parent, frames, args.epochs, design)
+
+    collect(args, measure)
+
+
+def collect(args: argparse.Namespace, measure: Callable[[str, SessionRecord, np.ndarray], dict]) -> None:
+    """Train (or read back) the parent, then measure each of ``args.designs`` on the child, one thread,
+    appending a row per design to ``args.out`` as it goes (the parent's row once per pair)."""
     torch.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     parent_epochs = args.parent_epochs or args.epochs
@@ -348,16 +378,12 @@ def main() -> None:
     parent, row = parent_record(load_clip(args.clips, args.parent), parent_epochs, cache)
     frames = load_clip(args.clips, args.child)
     rows = json.loads(args.out.read_text()) if args.out.exists() else []
-    rows.append({"pair": f"{args.parent} -> {args.child}", "epochs": parent_epochs, **row})
+    pair = f"{args.parent} -> {args.child}"
+    if not any(r["pair"] == pair and r["design"] == "parent" for r in rows):
+        rows.append({"pair": pair, "epochs": parent_epochs, **row})
     for name in args.designs.split(","):
         start = time.perf_counter()
-        if name.startswith("alone"):
-            result = alone(parent, frames, args.epochs, int(name.partition("-q")[2] or 4))
-        else:
-            design = DESIGNS[name]
-            design = replace(design, stem_mult=args.stem_mult) if design.stem_mult != 1.0 else design
-            result = with_parent(parent, frames, args.epochs, design)
-        result = {"pair": f"{args.parent} -> {args.child}", "design": name, "epochs": args.epochs, **result}
+        result = {"pair": pair, "design": name, "epochs": args.epochs, **measure(name, parent, frames)}
         result["wall"] = round(time.perf_counter() - start, 1)
         print(json.dumps(result), flush=True)
         rows.append(result)
