@@ -22,6 +22,7 @@ from nrcodec.runtime import StepReport, resolve_device, resolve_precision
 from nrcodec.video import kinds
 from nrcodec.video.archive import Archive, ArchiveInfo
 from nrcodec.video.decoding import DECODE_BATCH
+from nrcodec.video.grow.parents import parse_choice
 from nrcodec.video.settings import NewArchive, SessionRequest
 from nrcodec.video.videos import DEFAULT_SEGMENT, Video, decode_video, plan_video
 
@@ -33,7 +34,8 @@ SAMPLES = ("bunny.mp4", "closeup.mp4", "meadow.mp4")
 class Session:
     """One session of an archive as ``info`` lists it: ``bytes`` and ``bpp`` from its chunk's real
     size, ``psnr`` and ``ms_ssim`` as measured when it was added (``ms_ssim`` is None for frames
-    under 161 pixels a side); ``parent`` is the session it builds on (None: it stands alone)."""
+    under 161 pixels a side); ``parent`` is the video whose network its training started from
+    (None: a fresh start; either way it decodes alone)."""
 
     number: int
     name: str
@@ -54,7 +56,7 @@ class Session:
     def from_video(cls, video: Video) -> Session:
         v = video.to_json()
         figures = (v["frames"], v["width"], v["height"], v["fps"], v["bytes"], v["bpp"], v["psnr"], v["ms_ssim"])
-        return cls(video.number, v["name"], *figures, segments=len(video.segments))
+        return cls(video.number, v["name"], *figures, parent=video.parent, segments=len(video.segments))
 
 
 class VideoArchive:
@@ -110,10 +112,10 @@ class VideoArchive:
     ) -> Session:
         """Learn ``video`` (a file PyAV reads, or uint8 frames (T, H, W, 3)) as the next session and
         append it durably; ``settings`` are add-video's: epochs, minutes, quality, weight_bits, seed,
-        precision ('auto', 'fp32', 'bf16'), compile, allow_below_floor, segment (frames; 0: never
-        split). ``progress`` gets one ``StepReport`` per epoch. As add-video, it splits a long clip
-        into segments, refuses a time budget too short for the quality asked, and a time-budgeted
-        session below the quality floor (``BelowFloorError``)."""
+        precision ('auto', 'fp32', 'bf16'), compile, allow_below_floor, parent ('auto', 'none' or a
+        video number), segment (frames; 0: never split). ``progress`` gets one ``StepReport`` per
+        epoch. As add-video, it splits a long clip into segments, refuses a time budget too short for
+        the quality asked, and a time-budgeted session below the quality floor (``BelowFloorError``)."""
         frames, label, fps, source = _clip(video, name, fps)
         segment = settings.pop("segment", DEFAULT_SEGMENT)
         request = _session_request(settings, self.device)
@@ -136,12 +138,24 @@ def _clip(video: PathLike | np.ndarray, name: str | None, fps: float) -> tuple[n
 
 
 def _session_request(settings: dict[str, Any], device: Any) -> SessionRequest:
-    known = {"epochs", "minutes", "quality", "weight_bits", "seed", "precision", "compile", "allow_below_floor"}
+    known = {
+        "epochs",
+        "minutes",
+        "quality",
+        "weight_bits",
+        "seed",
+        "precision",
+        "compile",
+        "allow_below_floor",
+        "parent",
+    }
     unknown = sorted(set(settings) - known)
     if unknown:
         listed = ", ".join(sorted(known | {"segment"}))
         raise UsageError(f"add() has no setting {', '.join(unknown)} (its settings: {listed})")
     precision = resolve_precision(settings.pop("precision", "auto"), device)
+    if "parent" in settings:
+        settings["parent"] = parse_choice(str(settings["parent"]))
     return SessionRequest(**settings, precision=precision)
 
 

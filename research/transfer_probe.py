@@ -57,6 +57,7 @@ from nrcodec.media.video import read_video
 from nrcodec.metrics import psnr
 from nrcodec.video.decoding import decode_frames
 from nrcodec.video.frames import Placement, to_training
+from nrcodec.video.grow.inherit import inherit
 from nrcodec.video.grow.library import GrowLibrary, _network_meta, architecture_of, bit_depths
 from nrcodec.video.grow.network import SessionNet, layout, stem_bits_for, strides_for
 from nrcodec.video.grow.settings import GrowOptions, GrowSettings
@@ -68,6 +69,8 @@ FILES = {
     "carphone": ("carphone_pristine.mp4", None),
     "bikes": ("bikes.mp4", (320, 136)),
     "person": ("one-by-one-person-detection.mp4", (320, 180)),
+    "car": ("car-detection.mp4", (256, 144)),
+    "bottle": ("bottle-detection.mp4", (320, 180)),
 }
 SEED = 0
 CHILD = 2
@@ -245,10 +248,10 @@ def merged(child: SessionRecord, parent: SessionRecord, design: Design) -> dict[
     return out
 
 
-def train_child(net: SessionNet, frames: np.ndarray, epochs: int) -> tuple[float, Placement]:
+def train_child(net: SessionNet, frames: np.ndarray, epochs: int, quality: int = 4) -> tuple[float, Placement]:
     count, height, width = frames.shape[:3]
     placement = Placement.compute((width, height), net.arch.canvas)
-    settings = settings_for(epochs)
+    settings = settings_for(epochs, quality)
     ctx = SessionContext(
         model=net,
         session=CHILD,
@@ -280,6 +283,25 @@ def with_parent(parent: SessionRecord, frames: np.ndarray, epochs: int, design: 
         "stem_hidden": arch.stem_hidden,
         "own_weights": record.meta["new_weights"],
     }
+
+
+def inherited(parent: SessionRecord, frames: np.ndarray, epochs: int, quality: int) -> dict:
+    """``warm-qQ``: the child at its own layout of level Q, blocks and head started from the parent's,
+    narrowed to its widths (``grow.inherit``), every tensor trained and stored as a plain session."""
+    count, height, width = frames.shape[:3]
+    arch = layout((width, height), count, quality)
+    torch.manual_seed(SEED * 1000 + CHILD)
+    bits = settings_for(1).weight_bits
+    net = SessionNet(arch, bits, stem_bits_for(bits), GrowOptions().qat_start)
+    if not inherit(net, parent, architecture_of(parent, "parent")):
+        raise SystemExit(f"the child's level-{quality} network does not fit under the parent's")
+    seconds, placement = train_child(net, frames, epochs, quality)
+    record = child_record(net, net.quantized(), placement, (count, epochs, seconds), quality, {"warm_start": 1})
+    payload, nbytes = chunk_bytes(record)
+    decoder = SessionNet(arch, *bit_depths(record, "child"))
+    decoder.load_quantized(nrc_v2.decode_session(payload, "child").dense)
+    decoded = decode_frames(decoder.eval(), CHILD, count, placement)
+    return {"psnr": round(psnr(frames, decoded), 4), "bytes": nbytes, "seconds": round(seconds, 1), "quality": quality}
 
 
 def child_record(
@@ -361,6 +383,8 @@ def main() -> None:
     def measure(name: str, parent: SessionRecord, frames: np.ndarray) -> dict:
         if name.startswith("alone"):
             return alone(parent, frames, args.epochs, int(name.partition("-q")[2] or 4))
+        if name.startswith("warm-q"):
+            return inherited(parent, frames, args.epochs, int(name.partition("-q")[2]))
         design = DESIGNS[name]
         design = replace(design, stem_mult=args.stem_mult) if design.stem_mult != 1.0 else design
         return with_parent(parent, frames, args.epochs, design)

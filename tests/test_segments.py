@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 import nrcodec
 from nrcodec.cli import app
 from nrcodec.video.archive import Archive
-from nrcodec.video.grow.library import WARM_KEY, warm_start
+from nrcodec.video.grow.inherit import inherit
+from nrcodec.video.grow.library import architecture_of
 from nrcodec.video.grow.network import SessionNet, layout
+from nrcodec.video.grow.parents import PARENT_KEY
 from nrcodec.video.grow.settings import GrowSettings
 from nrcodec.video.settings import NewArchive
 from nrcodec.video.videos import group, segment_meta, split
@@ -75,22 +77,24 @@ def test_an_interrupted_long_clip_shows_what_it_holds(tmp_path: Path, clips: dic
 def test_a_segment_starts_from_the_previous_segments_blocks_and_head(tmp_path: Path, samples: Path) -> None:
     """Segment 2 of a clip is laid out like segment 1 (17 frames split 8 + 9) and its training starts
     from segment 1's stored blocks and head (recorded in its metadata); its stem starts fresh; a clip
-    of its own does not; and each segment still decodes from its own record alone."""
+    of its own with --parent none does not; and each segment still decodes from its own record alone."""
     lib = tmp_path / "lib.nrc"
     args = ["add-video", str(lib), str(samples / "bunny.mp4"), *FAST[:-1], "17", "--segment", "9"]
     assert runner.invoke(app, args).exit_code == 0
-    assert runner.invoke(app, ["add-video", str(lib), str(samples / "closeup.mp4"), *FAST]).exit_code == 0
+    alone_args = ["add-video", str(lib), str(samples / "closeup.mp4"), *FAST, "--parent", "none"]
+    assert runner.invoke(app, alone_args).exit_code == 0
     archive = Archive.open(lib)
     first, second, alone = (archive.library.records[i] for i in range(3))
-    assert (second.meta.get(WARM_KEY), first.meta.get(WARM_KEY), alone.meta.get(WARM_KEY)) == (1, None, None)
+    assert (second.meta.get(PARENT_KEY), first.meta.get(PARENT_KEY), alone.meta.get(PARENT_KEY)) == (1, None, None)
+    assert "parent_probe" not in second.meta
     assert second.meta["architecture"] == first.meta["architecture"] and second.shapes == first.shapes
     net = SessionNet(layout((320, 180), 8, 1), 5, 3)
     stem = net.stem[1].weight.detach().clone()
-    assert warm_start(net, (1, first)) == {WARM_KEY: 1}
+    assert inherit(net, first, architecture_of(first, "segment 1"))
     head = first.dense["head.weight"].dequantize(np.zeros(1, np.int64))
     assert np.array_equal(net.head.weight.detach().numpy().reshape(-1), head)
     assert torch.equal(net.stem[1].weight, stem)
-    other = SessionNet(layout((320, 180), 8, 4), 5, 3)
-    assert warm_start(other, (1, first)) == {}
+    other = SessionNet(layout((176, 144), 8, 1), 5, 3)
+    assert not inherit(other, first, architecture_of(first, "segment 1"))
     video = archive.videos()[0]
     assert np.array_equal(archive.decode(1, 8, 17), archive.library.decode(video.sessions[1], 0, 9))

@@ -143,7 +143,7 @@ def _print_archive(desc: ArchiveInfo, segments: bool = False) -> None:
         f"{escape(config.describe())}, "
         f"forget-free: {'yes' if desc.forget_free else 'no'}, header {desc.header_bytes} B"
     )
-    table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused")
+    table = Table("session", "name", "frames", "size", "fps", "bytes", "bpp", "PSNR", "new", "reused", "parent")
     for video in desc.videos:
         v = video.to_json()
         name = v["name"] if video.expected == 1 else f"{v['name']} ({_segments(video)})"
@@ -158,6 +158,7 @@ def _print_archive(desc: ArchiveInfo, segments: bool = False) -> None:
             fmt_optional(v["psnr"], 2),
             f"{v['new_weights']:,}",
             f"{v['reused_weights']:,}",
+            "-" if v["parent"] is None else str(v["parent"]),
         )
         for row in v.get("segments", []) if segments else []:
             table.add_row(
@@ -170,6 +171,7 @@ def _print_archive(desc: ArchiveInfo, segments: bool = False) -> None:
                 f"{row['bpp']:.3f}",
                 fmt_optional(row["psnr"], 2),
                 f"{row['new_weights']:,}",
+                "",
                 "",
             )
     out.print(table)

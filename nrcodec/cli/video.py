@@ -36,6 +36,7 @@ from nrcodec.runtime import resolve_precision
 from nrcodec.video.archive import Archive, training
 from nrcodec.video.evaluate import EvalReport, evaluate
 from nrcodec.video.grow.budget import MIN_EPOCHS
+from nrcodec.video.grow.parents import PROBE_EPOCHS, parse_choice
 from nrcodec.video.grow.settings import DEFAULT_MINUTES, DEFAULT_QUALITY, DEFAULT_WEIGHT_BITS, FLOOR_DB
 from nrcodec.video.kinds import DEFAULT_STRATEGY, strategy_names
 from nrcodec.video.nerv import EMBEDDINGS
@@ -148,6 +149,17 @@ BelowFloorFlag = Annotated[
         "nothing is written).",
     ),
 ]
+ParentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--parent",
+        help="Grow: the video whose network this one's training starts from (its blocks and head; the new "
+        "session still stores its whole network and decodes alone). auto: the most recent one of a size "
+        f"that fits, kept only if a {PROBE_EPOCHS}-pass probe of both starts says it helps; none: a fresh "
+        "network; N: video N.",
+        show_default="auto",
+    ),
+]
 CompileFlag = Annotated[
     bool,
     typer.Option("--compile", help="Compile the training forward pass with torch.compile (pays off on long runs)."),
@@ -178,6 +190,7 @@ def add_video(
     compile_model: CompileFlag = False,
     allow_below_floor: BelowFloorFlag = False,
     segment: SegmentOption = DEFAULT_SEGMENT,
+    parent: ParentOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Learn a video as the next session of ARCHIVE, creating the archive if it is missing.
@@ -194,7 +207,15 @@ def add_video(
                 check_output(archive, [source])
             precision = resolve_precision(precision, dev)
             training_request = SessionRequest(
-                epochs, seed, quality, weight_bits, minutes, precision, compile_model, allow_below_floor
+                epochs,
+                seed,
+                quality,
+                weight_bits,
+                minutes,
+                precision,
+                compile_model,
+                allow_below_floor,
+                None if parent is None else parse_choice(parent),
             )
             wanted = ClipRequest(source, name, max_frames, training_request, segment)
             added = _train(archive, request, wanted, dev, world)
@@ -265,6 +286,7 @@ def _print_added(archive: Path, added: AddedVideo) -> None:
             f"added session {v['session']} '{v['name']}' to {archive}: {v['frames']} frames{parts}, "
             f"PSNR {v['psnr']:.2f} dB, MS-SSIM {ssim}, +{human_bytes(v['bytes'])} "
             f"({v['bpp']:.3f} bpp), {added.seconds:.1f} s on {v['device']}"
+            + ("" if v["parent"] is None else f", trained from session {v['parent']}'s network")
         )
     )
 

@@ -193,7 +193,15 @@ class Archive:
                 archive._lock = None
 
     def settings(self, request: SessionRequest) -> SessionSettings:
-        """How this archive's next session trains, as its library kind makes it from ``request``."""
+        """How this archive's next session trains, as its library kind makes it from ``request``; a
+        parent named by video number becomes that video's last session."""
+        if isinstance(request.parent, int) and self.library.parents:
+            videos = self.videos()
+            if not 1 <= request.parent <= len(videos):
+                raise UsageError(
+                    f"--parent {request.parent}: the archive has {len(videos)} videos; give one, auto or none"
+                )
+            request = replace(request, parent=videos[request.parent - 1].sessions[-1])
         return self.library.settings(request)
 
     def plan(self, frames: np.ndarray, settings: SessionSettings) -> TrainingPlan:

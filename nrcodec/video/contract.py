@@ -74,6 +74,9 @@ class VideoLibrary(ABC, Generic[Settings]):
     segments: ClassVar[bool] = False
     """Whether a long clip is split into segments of at most ``--segment`` frames, a session each
     (``video.videos``): a network sized per pixel of the whole clip would not train in its budget."""
+    parents: ClassVar[bool] = False
+    """Whether a session's training may start from an earlier session's network (``--parent``;
+    provenance in its metadata, ``videos.PARENT_KEY``)."""
 
     def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
         self.config = config

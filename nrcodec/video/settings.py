@@ -79,6 +79,8 @@ class SessionRequest:
     compile: bool = False
     allow_below_floor: bool = False
     """Store a time-budgeted session even if it does not reach the quality floor."""
+    parent: int | str | None = None
+    """The session a grow session starts from: "auto", "none" or a session number (``grow.parents``)."""
 
     def refuse_grow_flags(self, strategy: str) -> None:
         """A UsageError if a flag that only a grow session has was given."""
@@ -87,6 +89,7 @@ class SessionRequest:
             ("--weight-bits", self.weight_bits),
             ("--minutes", self.minutes),
             ("--allow-below-floor", self.allow_below_floor or None),
+            ("--parent", self.parent),
         )
         given = [flag for flag, value in flags if value is not None]
         if given:

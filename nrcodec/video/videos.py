@@ -23,6 +23,9 @@ from nrcodec.video.records import AddReport, SessionInfo, SessionRow, bits_per_p
 from nrcodec.video.settings import SessionSettings
 
 SEGMENT_KEY = "segment"
+PARENT_KEY = "warm_start"
+"""Metadata key naming the session a grow session's training started from (``grow.parents``):
+provenance only, since a session decodes from its own record."""
 DEFAULT_SEGMENT = 120
 """Frames of a segment when a long clip is split (``--segment``): the length grow's quality levels
 and default budget were measured on (notes/rate.md), so a long clip gets what a 120-frame clip gets,
@@ -53,6 +56,8 @@ class Video:
     segments: list[SessionRow]
     expected: int = 1
     """How many segments it was split into (more than it holds if an add was interrupted)."""
+    parent: int | None = None
+    """The video whose network its first segment's training started from (None: a fresh start)."""
 
     @property
     def first(self) -> SessionInfo:
@@ -118,6 +123,7 @@ class Video:
             "bpp": bits_per_pixel(self.bytes, first.width, first.height, self.frames),
             "new_weights": sum(row.info.new_weights for row in self.segments),
             "reused_weights": sum(row.info.reused_weights for row in self.segments),
+            "parent": self.parent,
         }
         if self.expected > 1:
             out["segments"] = [row.to_json() for row in self.segments]
@@ -133,13 +139,16 @@ def decode_video(library: VideoLibrary[Any], video: Video, start: int = 0, stop:
 def group(rows: list[SessionRow]) -> list[Video]:
     """The videos that ``rows`` (every readable session, in order) make up."""
     videos: list[Video] = []
+    owner: dict[int, int] = {}
     for row in rows:
         index, count = _place(row.info)
         last = videos[-1] if videos else None
         if index > 1 and last is not None and last.expected == count and len(last.segments) == index - 1:
             last.segments.append(row)
         else:
-            videos.append(Video(len(videos) + 1, [row], count if index == 1 else 1))
+            parent = owner.get(row.info.extra.get(PARENT_KEY))
+            videos.append(Video(len(videos) + 1, [row], count if index == 1 else 1, parent))
+        owner[row.info.session] = videos[-1].number
     return videos
 
 

@@ -9,7 +9,10 @@ change it.
 
 from __future__ import annotations
 
+import copy
 import math
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -22,11 +25,12 @@ from nrcodec.errors import BelowFloorError, FormatError, InputError, UsageError
 from nrcodec.format import nrc, nrc_v2
 from nrcodec.format.quant import BITS, levels
 from nrcodec.format.session import SessionRecord
-from nrcodec.runtime import Progress, duration
+from nrcodec.runtime import Progress, StepReport, duration
 from nrcodec.video.contract import SessionResult, TrainingPlan, VideoLibrary, check_frames
 from nrcodec.video.decoding import decode_frames
 from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.grow.budget import MIN_EPOCHS, Clip, minutes_for, patches_for, too_short
+from nrcodec.video.grow.inherit import inherit
 from nrcodec.video.grow.network import (
     MAX_WEIGHTS,
     MIN_STEM_BITS,
@@ -35,6 +39,7 @@ from nrcodec.video.grow.network import (
     layout,
     stem_bits_for,
 )
+from nrcodec.video.grow.parents import NONE, PARENT_KEY, PROBE_EPOCHS, PROBE_KEY, Candidate, Choice, candidate, decide
 from nrcodec.video.grow.settings import DEFAULT_MINUTES, GrowOptions, GrowSettings
 from nrcodec.video.nerv import NervLayout
 from nrcodec.video.plugin import Plugin, SessionContext, parse_options
@@ -52,6 +57,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
     format_version = 2
     quality_levels = True
     segments = True
+    parents = True
 
     def __init__(self, config: LibraryConfig, device: str | torch.device = "cpu") -> None:
         super().__init__(config, device)
@@ -116,24 +122,16 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         check_frames(frames)
         session = len(self.records) + 1
         count, height, width = frames.shape[:3]
-        loss = partial(reconstruction_loss, l1_weight=settings.l1_weight)
         prior = self._previous_segment(meta)
         arch = segment_layout(layout((width, height), count, settings.quality), settings.quality, prior)
         placement = Placement.compute((width, height), arch.canvas)
+        targets = to_training(frames, placement)
         torch.manual_seed(self.config.seed * 1000 + session)
         net = SessionNet(arch, settings.weight_bits, stem_bits_for(settings.weight_bits), self.options.qat_start)
-        warm = warm_start(net, prior)
-        ctx = SessionContext(
-            model=net.to(self.device),
-            session=session,
-            placement=placement,
-            num_frames=count,
-            epochs=settings.epochs,
-            batch_size=max(1, min(settings.batch_size, count)),
-            loss=loss,
-            patches=patches_for(arch),
-        )
-        seconds = train_session(ctx, Plugin(), to_training(frames, placement), settings, progress)
+        context = partial(self._context, session, placement, count, settings)
+        started, settings = self._start(net, prior, settings, targets, context)
+        ctx = context(net, settings.epochs)
+        seconds = train_session(ctx, Plugin(), targets, settings, progress)
         info = SessionInfo(
             session=session,
             name=name,
@@ -147,7 +145,7 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             reused_weights=0,
             layers={},
             source=source,
-            extra={**(meta or {}), **warm, **_network_meta(net, settings.quality, settings.quality)},
+            extra={**(meta or {}), **started, **_network_meta(net, settings.quality, settings.quality)},
         )
         record = SessionRecord(info.to_json(), {}, net.quantized(), net.shapes())
         self.measured(record, info, frames)
@@ -160,6 +158,61 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             )
         chunk = nrc.session_chunk(nrc_v2.encode_session(record))
         return SessionResult(record, info, chunk, seconds)
+
+    def _context(
+        self, session: int, placement: Placement, count: int, settings: GrowSettings, net: SessionNet, epochs: int
+    ) -> SessionContext:
+        return SessionContext(
+            model=net.to(self.device),
+            session=session,
+            placement=placement,
+            num_frames=count,
+            epochs=epochs,
+            batch_size=max(1, min(settings.batch_size, count)),
+            loss=partial(reconstruction_loss, l1_weight=settings.l1_weight),
+            patches=patches_for(net.arch),
+        )
+
+    def _start(
+        self,
+        net: SessionNet,
+        prior: tuple[int, SessionRecord] | None,
+        settings: GrowSettings,
+        targets: torch.Tensor,
+        context: Callable[[SessionNet, int], SessionContext],
+    ) -> tuple[dict[str, Any], GrowSettings]:
+        """Start ``net`` from its parent's blocks and head where it has one (``grow.parents``): the
+        previous segment of its video without a probe, else the session ``settings.parent`` names
+        (under auto: if the probe says it helps). Returns the metadata that records it, and the
+        settings with the probe's time taken out of a time budget."""
+        if settings.parent == NONE:
+            return {}, settings
+        if prior is not None:
+            parent: Candidate | None = Candidate(*prior, architecture_of(prior[1], f"session {prior[0]}"))
+            asked: Choice = prior[0]
+        else:
+            earlier = [Candidate(i, r, architecture_of(r, f"session {i}")) for i, r in enumerate(self.records, 1)]
+            parent, asked = candidate(settings.parent, earlier, net.arch), settings.parent
+        if parent is None:
+            return {}, settings
+        clock = time.perf_counter()
+
+        def trial(inherited: bool) -> float:
+            trying = copy.deepcopy(net)
+            if inherited:
+                inherit(trying, parent.record, parent.layout)
+            reports: list[StepReport] = []
+            short = replace(settings, epochs=PROBE_EPOCHS, minutes=0.0)
+            train_session(context(trying, PROBE_EPOCHS), Plugin(), targets, short, reports.append)
+            return reports[-1].psnr
+
+        started = decide(parent, asked, trial)
+        if PARENT_KEY in started:
+            inherit(net, parent.record, parent.layout)
+        if settings.minutes and PROBE_KEY in started:
+            spent = (time.perf_counter() - clock) / 60
+            settings = replace(settings, minutes=max(settings.minutes - spent, settings.minutes / 2))
+        return started, settings
 
     def _previous_segment(self, meta: dict[str, Any] | None) -> tuple[int, SessionRecord] | None:
         """(number, record) of the session just before a segment when it is the same video's previous
@@ -247,38 +300,14 @@ def _timing_clip(frames: np.ndarray, settings: GrowSettings, device: torch.devic
     return Clip((width, height), count, targets, partial(reconstruction_loss, l1_weight=settings.l1_weight))
 
 
-WARM_KEY = "warm_start"
-"""Metadata key naming the session a segment's training started from (provenance only: a session
-always decodes from its own record)."""
-
-
 def segment_layout(own: NervLayout, quality: int, prior: tuple[int, SessionRecord] | None) -> NervLayout:
     """The previous segment's layout when it was laid out for the same canvas and level (segments of
-    one clip differ by at most a frame, which can move the width by a step and keep the warm start
-    from fitting); ``own`` otherwise."""
+    one clip differ by at most a frame, which can move a width by a step and leave a channel without
+    the previous segment's start); ``own`` otherwise."""
     if prior is None or prior[1].meta.get("quality") != quality:
         return own
     theirs = architecture_of(prior[1], f"session {prior[0]}")
     return theirs if theirs.canvas == own.canvas else own
-
-
-def warm_start(net: SessionNet, previous: tuple[int, SessionRecord] | None) -> dict[str, int]:
-    """Start ``net``'s blocks and head from the previous segment's stored weights when they have the
-    same shapes; the stem stays fresh, since it holds the previous frames' content. Measured with
-    grow's recipe at equal epochs (notes/transfer.md, "warm"): +1.36 dB at 1.00x the bytes on a fixed
-    camera (320x180, 120 + 120 frames), +1.19 dB at 1.12x on carphone, -0.08 dB on bikes at 15
-    epochs. Returns the metadata that records it (none when the shapes differ)."""
-    if previous is None:
-        return {}
-    session, record = previous
-    own = {name: tensor for name, tensor in net.named_parameters() if not name.startswith("stem.")}
-    if any(record.shapes.get(name) != tuple(tensor.shape) for name, tensor in own.items()):
-        return {}
-    with torch.no_grad():
-        for name, tensor in own.items():
-            value = record.dense[name].dequantize(np.zeros(1, np.int64))
-            tensor.copy_(torch.from_numpy(value).view_as(tensor))
-    return {WARM_KEY: session}
 
 
 def _default_level(clip: Clip, settings: GrowSettings, timed: dict[int, float]) -> GrowSettings:
