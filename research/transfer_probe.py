@@ -55,6 +55,7 @@ from nrcodec.format.quant import Quantized
 from nrcodec.format.session import SessionRecord
 from nrcodec.media.video import read_video
 from nrcodec.metrics import psnr
+from nrcodec.runtime import Progress
 from nrcodec.video.decoding import decode_frames
 from nrcodec.video.frames import Placement, to_training
 from nrcodec.video.grow.inherit import inherit
@@ -248,7 +249,9 @@ def merged(child: SessionRecord, parent: SessionRecord, design: Design) -> dict[
     return out
 
 
-def train_child(net: SessionNet, frames: np.ndarray, epochs: int, quality: int = 4) -> tuple[float, Placement]:
+def train_child(
+    net: SessionNet, frames: np.ndarray, epochs: int, quality: int = 4, progress: Progress | None = None
+) -> tuple[float, Placement]:
     count, height, width = frames.shape[:3]
     placement = Placement.compute((width, height), net.arch.canvas)
     settings = settings_for(epochs, quality)
@@ -261,7 +264,7 @@ def train_child(net: SessionNet, frames: np.ndarray, epochs: int, quality: int =
         batch_size=min(settings.batch_size, count),
         loss=lambda out, target: reconstruction_loss(out, target, settings.l1_weight),
     )
-    return train_session(ctx, Plugin(), to_training(frames, placement), settings), placement
+    return train_session(ctx, Plugin(), to_training(frames, placement), settings, progress), placement
 
 
 def with_parent(parent: SessionRecord, frames: np.ndarray, epochs: int, design: Design) -> dict:

@@ -121,3 +121,28 @@ def test_a_narrower_network_inherits_the_strongest_channels_and_a_wider_one_keep
     width = theirs.channels[-1]
     assert np.array_equal(wide.head.weight.detach().numpy().reshape(3, -1)[:, :width], head)
     assert torch.equal(wide.head.weight[:, width:], fresh[:, width:])
+
+
+def test_bench_transfer_compares_the_child_with_and_without_its_parent_and_resumes(
+    tmp_path: Path, samples: Path
+) -> None:
+    """bunny then its own first frames again (related) at the tiny preset: three child rows from real
+    archives, each compared with the alone row; a rerun reads the archives instead of training."""
+    work, out = tmp_path / "work", tmp_path / "transfer.json"
+    clip = str(samples / "bunny.mp4")
+    args = ["bench", "transfer", clip, clip, "--workdir", str(work), "--max-frames", "8", "--epochs", "2"]
+    args += ["--child-quality", "1", "--out", str(out), "--markdown", str(tmp_path / "transfer.md")]
+    assert runner.invoke(app, args).exit_code == 0
+    result = json.loads(out.read_text())
+    rows = {row["design"]: row for row in result["rows"]}
+    assert list(rows) == ["parent", "alone", "with parent", "with parent, quality 1"]
+    assert rows["alone"]["parent"] is None and rows["with parent, quality 1"]["quality"] == 1
+    for compared in result["against_alone"]:
+        row = rows[compared["design"]]
+        assert compared["bytes_ratio"] == round(row["bytes"] / rows["alone"]["bytes"], 4)
+        assert compared["psnr_gain_db"] == round(row["psnr"] - rows["alone"]["psnr"], 4)
+    assert rows["alone"]["bytes"] == Archive.open(work / "child-0.nrc").videos()[-1].bytes
+    stamps = {path: path.stat().st_mtime_ns for path in work.glob("*.nrc")}
+    assert runner.invoke(app, args).exit_code == 0
+    assert {path: path.stat().st_mtime_ns for path in work.glob("*.nrc")} == stamps
+    assert json.loads(out.read_text())["rows"] == result["rows"]
