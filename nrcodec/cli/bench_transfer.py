@@ -38,7 +38,9 @@ def transfer(
     ] = None,
     child_quality: Annotated[
         int | None,
-        typer.Option(help="Also add the child with its parent at this quality level.", min=1, max=6),
+        typer.Option(
+            help="Also add the child with its parent at this quality level.", min=1, max=6, show_default="no such row"
+        ),
     ] = None,
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
