@@ -206,16 +206,9 @@ def add_video(
             if world.main:
                 check_output(archive, [source])
             precision = resolve_precision(precision, dev)
+            choice = None if parent is None else parse_choice(parent)
             training_request = SessionRequest(
-                epochs,
-                seed,
-                quality,
-                weight_bits,
-                minutes,
-                precision,
-                compile_model,
-                allow_below_floor,
-                None if parent is None else parse_choice(parent),
+                epochs, seed, quality, weight_bits, minutes, precision, compile_model, allow_below_floor, choice
             )
             wanted = ClipRequest(source, name, max_frames, training_request, segment)
             added = _train(archive, request, wanted, dev, world)

@@ -193,16 +193,8 @@ class Archive:
                 archive._lock = None
 
     def settings(self, request: SessionRequest) -> SessionSettings:
-        """How this archive's next session trains, as its library kind makes it from ``request``; a
-        parent named by video number becomes that video's last session."""
-        if isinstance(request.parent, int) and self.library.parents:
-            videos = self.videos()
-            if not 1 <= request.parent <= len(videos):
-                raise UsageError(
-                    f"--parent {request.parent}: the archive has {len(videos)} videos; give one, auto or none"
-                )
-            request = replace(request, parent=videos[request.parent - 1].sessions[-1])
-        return self.library.settings(request)
+        """How this archive's next session trains, as its library kind makes it from ``request``."""
+        return self.library.settings(_parent_as_session(request, self))
 
     def plan(self, frames: np.ndarray, settings: SessionSettings) -> TrainingPlan:
         """How ``frames`` will train, said before the work (``VideoLibrary.plan``); ``add`` takes
@@ -370,3 +362,14 @@ def _check_request(path: Path, request: NewArchive) -> None:
         _check_fixed(path, request, _config(path, _parse(path, _read(path))))
     else:
         kinds.new_config(request)
+
+
+def _parent_as_session(request: SessionRequest, archive: Archive) -> SessionRequest:
+    """``request`` with a parent named by video number (``--parent N``) as that video's last session,
+    in a kind with parents (another kind refuses ``--parent`` in its ``settings``)."""
+    if not isinstance(request.parent, int) or not archive.library.parents:
+        return request
+    videos = archive.videos()
+    if not 1 <= request.parent <= len(videos):
+        raise UsageError(f"--parent {request.parent}: the archive has {len(videos)} videos; give one, auto or none")
+    return replace(request, parent=videos[request.parent - 1].sessions[-1])

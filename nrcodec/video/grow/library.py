@@ -128,8 +128,8 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         targets = to_training(frames, placement)
         torch.manual_seed(self.config.seed * 1000 + session)
         net = SessionNet(arch, settings.weight_bits, stem_bits_for(settings.weight_bits), self.options.qat_start)
-        context = partial(self._context, session, placement, count, settings)
-        started, settings = self._start(net, prior, settings, targets, context)
+        context = partial(_session_context, self.device, session, placement, count, settings)
+        started, settings = _start(net, *self._parent(prior, settings, arch), settings, (targets, context))
         ctx = context(net, settings.epochs)
         seconds = train_session(ctx, Plugin(), targets, settings, progress)
         info = SessionInfo(
@@ -159,60 +159,17 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         chunk = nrc.session_chunk(nrc_v2.encode_session(record))
         return SessionResult(record, info, chunk, seconds)
 
-    def _context(
-        self, session: int, placement: Placement, count: int, settings: GrowSettings, net: SessionNet, epochs: int
-    ) -> SessionContext:
-        return SessionContext(
-            model=net.to(self.device),
-            session=session,
-            placement=placement,
-            num_frames=count,
-            epochs=epochs,
-            batch_size=max(1, min(settings.batch_size, count)),
-            loss=partial(reconstruction_loss, l1_weight=settings.l1_weight),
-            patches=patches_for(net.arch),
-        )
-
-    def _start(
-        self,
-        net: SessionNet,
-        prior: tuple[int, SessionRecord] | None,
-        settings: GrowSettings,
-        targets: torch.Tensor,
-        context: Callable[[SessionNet, int], SessionContext],
-    ) -> tuple[dict[str, Any], GrowSettings]:
-        """Start ``net`` from its parent's blocks and head where it has one (``grow.parents``): the
-        previous segment of its video without a probe, else the session ``settings.parent`` names
-        (under auto: if the probe says it helps). Returns the metadata that records it, and the
-        settings with the probe's time taken out of a time budget."""
+    def _parent(
+        self, prior: tuple[int, SessionRecord] | None, settings: GrowSettings, arch: NervLayout
+    ) -> tuple[Candidate | None, Choice]:
+        """The session a new one of layout ``arch`` may start from, and how it was chosen: the previous
+        segment of its video (``prior``) as if named, else what ``settings.parent`` names."""
         if settings.parent == NONE:
-            return {}, settings
+            return None, NONE
         if prior is not None:
-            parent: Candidate | None = Candidate(*prior, architecture_of(prior[1], f"session {prior[0]}"))
-            asked: Choice = prior[0]
-        else:
-            earlier = [Candidate(i, r, architecture_of(r, f"session {i}")) for i, r in enumerate(self.records, 1)]
-            parent, asked = candidate(settings.parent, earlier, net.arch), settings.parent
-        if parent is None:
-            return {}, settings
-        clock = time.perf_counter()
-
-        def trial(inherited: bool) -> float:
-            trying = copy.deepcopy(net)
-            if inherited:
-                inherit(trying, parent.record, parent.layout)
-            reports: list[StepReport] = []
-            short = replace(settings, epochs=PROBE_EPOCHS, minutes=0.0)
-            train_session(context(trying, PROBE_EPOCHS), Plugin(), targets, short, reports.append)
-            return reports[-1].psnr
-
-        started = decide(parent, asked, trial)
-        if PARENT_KEY in started:
-            inherit(net, parent.record, parent.layout)
-        if settings.minutes and PROBE_KEY in started:
-            spent = (time.perf_counter() - clock) / 60
-            settings = replace(settings, minutes=max(settings.minutes - spent, settings.minutes / 2))
-        return started, settings
+            return Candidate(*prior, architecture_of(prior[1], f"session {prior[0]}")), prior[0]
+        earlier = [Candidate(i, r, architecture_of(r, f"session {i}")) for i, r in enumerate(self.records, 1)]
+        return candidate(settings.parent, earlier, arch), settings.parent
 
     def _previous_segment(self, meta: dict[str, Any] | None) -> tuple[int, SessionRecord] | None:
         """(number, record) of the session just before a segment when it is the same video's previous
@@ -290,6 +247,60 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
             raise InputError("grow sessions own their networks: one session's network cannot decode another's")
         info = self.info(session)
         return decode_frames(self.network(session), session, info.frames, info.placement, (start, stop))
+
+
+def _session_context(
+    device: torch.device,
+    session: int,
+    placement: Placement,
+    count: int,
+    settings: GrowSettings,
+    net: SessionNet,
+    epochs: int,
+) -> SessionContext:
+    return SessionContext(
+        model=net.to(device),
+        session=session,
+        placement=placement,
+        num_frames=count,
+        epochs=epochs,
+        batch_size=max(1, min(settings.batch_size, count)),
+        loss=partial(reconstruction_loss, l1_weight=settings.l1_weight),
+        patches=patches_for(net.arch),
+    )
+
+
+def _start(
+    net: SessionNet,
+    parent: Candidate | None,
+    asked: Choice,
+    settings: GrowSettings,
+    training: tuple[torch.Tensor, Callable[[SessionNet, int], SessionContext]],
+) -> tuple[dict[str, Any], GrowSettings]:
+    """Start ``net`` from ``parent``'s blocks and head if ``decide`` keeps it (under auto, after a
+    probe of both starts on copies, trained on ``training`` = (targets, context)). Returns the
+    metadata that records it, and the settings with the probe's time taken out of a time budget."""
+    if parent is None:
+        return {}, settings
+    targets, context = training
+    clock = time.perf_counter()
+
+    def trial(inherited: bool) -> float:
+        trying = copy.deepcopy(net)
+        if inherited:
+            inherit(trying, parent.record, parent.layout)
+        reports: list[StepReport] = []
+        short = replace(settings, epochs=PROBE_EPOCHS, minutes=0.0)
+        train_session(context(trying, PROBE_EPOCHS), Plugin(), targets, short, reports.append)
+        return reports[-1].psnr
+
+    started = decide(parent, asked, trial)
+    if PARENT_KEY in started:
+        inherit(net, parent.record, parent.layout)
+    if settings.minutes and PROBE_KEY in started:
+        spent = (time.perf_counter() - clock) / 60
+        settings = replace(settings, minutes=max(settings.minutes - spent, settings.minutes / 2))
+    return started, settings
 
 
 def _timing_clip(frames: np.ndarray, settings: GrowSettings, device: torch.device) -> Clip:
