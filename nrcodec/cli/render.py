@@ -51,9 +51,10 @@ def progress_bar(description: str, total: int) -> Iterator[Progress]:
 @contextmanager
 def step_bar(description: str, total: int) -> Iterator[StepProgress]:
     """A progress bar fed by a training loop's ``StepReport``s (loss, PSNR and bpp when known); off a
-    terminal, a plain line every ``PLAIN_EVERY_S`` seconds instead."""
+    terminal, a plain line every ``PLAIN_EVERY_S`` seconds instead, its times the loop's own (a
+    probe before the loop, as ``--parent auto`` runs, is not counted in them)."""
     with progress_bar(description, total) as bar:
-        start = last = time.monotonic()
+        last = time.monotonic()
 
         def report(r: StepReport) -> None:
             nonlocal last
@@ -62,7 +63,7 @@ def step_bar(description: str, total: int) -> Iterator[StepProgress]:
             now = time.monotonic()
             if not err.is_terminal and r.done and now - last >= PLAIN_EVERY_S:
                 last = now
-                spent = (now - start) / 60
+                spent = r.elapsed / 60
                 left = spent * (total - r.done) / r.done
                 line = f"{description}: {r.done}/{total}, {status}, {duration(spent)} in, about {duration(left)} left"
                 err.print(line, markup=False, highlight=False)
