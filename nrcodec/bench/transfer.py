@@ -68,11 +68,13 @@ class TransferRun:
 
     def designs(self) -> dict[str, SessionRequest]:
         s = self.settings
-        base = SessionRequest(s.epochs, minutes=s.minutes)
-        designs = {"alone": SessionRequest(s.epochs, minutes=s.minutes, parent="none"), "with parent": base}
+        designs = {
+            "alone": SessionRequest(s.epochs, minutes=s.minutes, parent="none"),
+            "with parent": SessionRequest(s.epochs, minutes=s.minutes, parent="auto"),
+        }
         if s.child_quality is not None:
             designs[f"with parent, quality {s.child_quality}"] = SessionRequest(
-                s.epochs, quality=s.child_quality, minutes=s.minutes
+                s.epochs, quality=s.child_quality, minutes=s.minutes, parent="auto"
             )
         return designs
 
@@ -105,7 +107,7 @@ class TransferRun:
         first = self.workdir / "parent.nrc"
         if not first.exists():
             say("parent ...")
-            self.add(first, self.parent, "parent", self.designs()["with parent"])
+            self.add(first, self.parent, "parent", self.designs()["alone"])
         rows = [self.row(first, "parent")]
         for index, (design, request) in enumerate(self.designs().items()):
             path = self.workdir / f"child-{index}.nrc"

@@ -154,10 +154,10 @@ ParentOption = Annotated[
     typer.Option(
         "--parent",
         help="Grow: the video whose network this one's training starts from (its blocks and head; the new "
-        "session still stores its whole network and decodes alone). auto: the most recent one of a size "
-        f"that fits, kept only if a {PROBE_EPOCHS}-pass probe of both starts says it helps; none: a fresh "
-        "network; N: video N.",
-        show_default="auto",
+        "session still stores its whole network and decodes alone). none: a fresh network; auto: the most "
+        f"recent one of a size that fits, kept only if a {PROBE_EPOCHS}-pass probe of both starts says it "
+        "helps (it pays with short budgets such as --epochs 30, not with the default one); N: video N.",
+        show_default="none",
     ),
 ]
 CompileFlag = Annotated[

@@ -163,11 +163,12 @@ class GrowLibrary(VideoLibrary[GrowSettings]):
         self, prior: tuple[int, SessionRecord] | None, settings: GrowSettings, arch: NervLayout
     ) -> tuple[Candidate | None, Choice]:
         """The session a new one of layout ``arch`` may start from, and how it was chosen: the previous
-        segment of its video (``prior``) as if named, else what ``settings.parent`` names."""
-        if settings.parent == NONE:
-            return None, NONE
+        segment of its video (``prior``) as if named, whatever ``--parent`` says (it chooses where a
+        video starts); else what ``settings.parent`` names."""
         if prior is not None:
             return Candidate(*prior, architecture_of(prior[1], f"session {prior[0]}")), prior[0]
+        if settings.parent == NONE:
+            return None, NONE
         earlier = [Candidate(i, r, architecture_of(r, f"session {i}")) for i, r in enumerate(self.records, 1)]
         return candidate(settings.parent, earlier, arch), settings.parent
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from nrcodec.errors import UsageError
 from nrcodec.format.quant import BITS
 from nrcodec.video.grow.network import MIN_WEIGHT_BITS, QUALITY_WEIGHTS_PER_PIXEL
-from nrcodec.video.grow.parents import AUTO, Choice
+from nrcodec.video.grow.parents import NONE, Choice
 from nrcodec.video.settings import SessionRequest, SessionSettings
 
 DEFAULT_QUALITY = 4
@@ -45,8 +45,8 @@ class GrowSettings(SessionSettings):
     """``quality`` is the default level, which the plan lowers to one that trains in the default budget."""
     floor: float | None = None
     """PSNR (dB) a session must reach to be stored; None: no floor (an epoch budget the user chose)."""
-    parent: Choice = AUTO
-    """The session this one starts from (``grow.parents``): auto, none or a session number."""
+    parent: Choice = NONE
+    """The session this one starts from (``grow.parents``): none (the default), auto or a session number."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -72,7 +72,7 @@ class GrowSettings(SessionSettings):
             seed=request.seed,
             precision=request.precision,
             compile=request.compile,
-            parent=AUTO if request.parent is None else request.parent,
+            parent=NONE if request.parent is None else request.parent,
         )
 
 
