@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -138,17 +138,7 @@ def _clip(video: PathLike | np.ndarray, name: str | None, fps: float) -> tuple[n
 
 
 def _session_request(settings: dict[str, Any], device: Any) -> SessionRequest:
-    known = {
-        "epochs",
-        "minutes",
-        "quality",
-        "weight_bits",
-        "seed",
-        "precision",
-        "compile",
-        "allow_below_floor",
-        "parent",
-    }
+    known = {field.name for field in fields(SessionRequest)}
     unknown = sorted(set(settings) - known)
     if unknown:
         listed = ", ".join(sorted(known | {"segment"}))

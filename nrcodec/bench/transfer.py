@@ -24,8 +24,9 @@ import torch
 from nrcodec.bench.curves import markdown_table
 from nrcodec.errors import UsageError
 from nrcodec.video.archive import Archive
+from nrcodec.video.grow.parents import PROBE_KEY
 from nrcodec.video.settings import NewArchive, SessionRequest
-from nrcodec.video.videos import DEFAULT_SEGMENT
+from nrcodec.video.videos import DEFAULT_SEGMENT, PARENT_KEY
 
 TARGET_RATIO = 0.7
 UNRELATED_RATIO = 1.03
@@ -78,46 +79,49 @@ class TransferRun:
             )
         return designs
 
-    def add(self, path: Path, frames: np.ndarray, name: str, request: SessionRequest) -> TransferRow:
-        """``frames`` as the next session of ``path``, as add-video adds a clip (its plan, then training)."""
+    def add(self, path: Path, frames: np.ndarray, name: str, request: SessionRequest) -> Archive:
+        """``frames`` as the next session of ``path``, as add-video adds a clip (its plan, then
+        training); the archive read back."""
         with Archive.writing(path, NewArchive(strategy="grow"), self.device) as archive:
             plan = archive.plan(frames, archive.settings(request))
             archive.add(frames, name, 25.0, plan.settings)
-        return self.row(path, name)
-
-    def row(self, path: Path, design: str) -> TransferRow:
-        """The last session of the archive at ``path``, as a row."""
-        archive = Archive.open(path, self.device)
-        meta = archive.library.records[-1].meta
-        return TransferRow(
-            design,
-            archive.videos()[-1].bytes,
-            round(float(meta["psnr"]), 4),
-            round(float(meta["seconds"]), 1),
-            int(meta["training"]["epochs_run"]),
-            int(meta["quality"]),
-            meta.get("warm_start"),
-            meta.get("parent_probe"),
-        )
+        return Archive.open(path, self.device)
 
     def run(self, say: Callable[[str], None]) -> list[TransferRow]:
         """The parent (once), then each design of the child in a copy of the parent's archive; an
         archive already in the work folder is read, not trained again."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         first = self.workdir / "parent.nrc"
-        if not first.exists():
+        if first.exists():
+            parent = Archive.open(first, self.device)
+        else:
             say("parent ...")
-            self.add(first, self.parent, "parent", self.designs()["alone"])
-        rows = [self.row(first, "parent")]
+            parent = self.add(first, self.parent, "parent", self.designs()["alone"])
+        rows = [_row(parent, "parent")]
         for index, (design, request) in enumerate(self.designs().items()):
             path = self.workdir / f"child-{index}.nrc"
-            done = path.exists() and len(Archive.open(path, self.device).library.records) == 2
-            if not done:
+            child = Archive.open(path, self.device) if path.exists() else None
+            if child is None or len(child.library.records) != 2:
                 say(f"child {design} ...")
                 shutil.copyfile(first, path)
-                self.add(path, self.child, design, request)
-            rows.append(self.row(path, design))
+                child = self.add(path, self.child, design, request)
+            rows.append(_row(child, design))
         return rows
+
+
+def _row(archive: Archive, design: str) -> TransferRow:
+    """The last session of ``archive``, as a row."""
+    meta = archive.library.records[-1].meta
+    return TransferRow(
+        design,
+        archive.videos()[-1].bytes,
+        round(float(meta["psnr"]), 4),
+        round(float(meta["seconds"]), 1),
+        int(meta["training"]["epochs_run"]),
+        int(meta["quality"]),
+        meta.get(PARENT_KEY),
+        meta.get(PROBE_KEY),
+    )
 
 
 def check_pair(parent: np.ndarray, child: np.ndarray) -> None:
