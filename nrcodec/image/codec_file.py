@@ -9,6 +9,10 @@ training settings under ``info``) and says for each stored tensor how it combine
   only the other (custom) entries, in C order — this is how CAwF keeps the base embedded;
 - absent: the parent's tensor is used as is.
 
+A version's architecture may be another model than its parent's where it only adds parameters: mode
+``context`` (:mod:`nrcodec.image.context`) stores a ``checkerboard`` model's context layers and
+inherits everything else from a ``hyperprior`` parent.
+
 The architecture is ``"architecture": {"model": <registered name>, "params": {<hyper-parameters>}}``
 (:class:`nrcodec.image.models.Architecture`). Chunks written before models were registered have no
 such entry but top-level ``width`` and ``affine``: they are the ``factorized`` model with those
@@ -44,7 +48,7 @@ MAGIC = b"NRIC"
 FORMAT_VERSION = 1
 KIND = "nrcodec codec file"
 VERSION_TAG = b"VERS"
-MODES = ("base", "cawf", "selective", "naive")
+MODES = ("base", "cawf", "selective", "naive", "context")
 MAX_VERSIONS = 4096
 FINGERPRINT_BYTES = 8
 LEGACY_MODEL = "factorized"

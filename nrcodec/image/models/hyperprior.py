@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -77,6 +78,28 @@ class HyperpriorParams(HyperParams):
 
     def with_scales(self) -> HyperpriorParams:
         return dataclasses.replace(self, affine=True)
+
+
+class Hyper(NamedTuple):
+    """What the hyper-synthesis gives for the latents: its features and a mean and scale for each."""
+
+    features: torch.Tensor
+    means: torch.Tensor
+    scales: torch.Tensor
+
+
+class Latents(NamedTuple):
+    """Latents as coded: their values (rounded around ``means``, or the integer symbols themselves where
+    they are coded) and the mean and scale of each."""
+
+    values: torch.Tensor
+    means: torch.Tensor
+    scales: torch.Tensor
+
+
+def straight_through(x: torch.Tensor) -> torch.Tensor:
+    """Rounding in the forward pass, identity in the backward pass (what the decoders train on)."""
+    return x + (torch.round(x) - x).detach()
 
 
 def _conv(cin: int, cout: int, kernel: int = 5, stride: int = 2) -> nn.Conv2d:
@@ -157,10 +180,25 @@ class MeanScaleHyperprior(ImageModel):
         self._exact: tuple[nn.ModuleDict, ...] = ()
         """The float64 copy of the hyper-synthesis that coding uses (a tuple: not a submodule)."""
 
-    def _hyper(self, z_hat: torch.Tensor, levels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(means, scales) of the latents from dequantised hyper-latents."""
+    def _hyper(self, z_hat: torch.Tensor, levels: torch.Tensor) -> Hyper:
+        """The hyper-synthesis' features, and the latents' means and scales, from dequantised hyper-latents."""
         h = self.h_s(z_hat * self.hyper_inverse_gain[levels][:, :, None, None])
-        return self.h_s_mean(h), self.h_s_scale(h)
+        return Hyper(h, self.h_s_mean(h), self.h_s_scale(h))
+
+    def _latents(self, y: torch.Tensor, hyper: Hyper, levels: torch.Tensor, rounding: Rounding) -> Latents:
+        """What the decoder sees of latents ``y`` (rounded around their means by ``rounding``) and the
+        means and scales each is coded under: a context model (``checkerboard``) changes them."""
+        return Latents(hyper.means + rounding(y - hyper.means), hyper.means, hyper.scales)
+
+    def _code_latents(self, y: torch.Tensor, hyper: Hyper, level: int) -> tuple[bytes, Latents]:
+        """The coded latents (float64 means and scales, as decoded) and what they decode to."""
+        symbols = quantize(y.double() - hyper.means)
+        return gaussian.encode(symbols, hyper.scales, self._tables()), Latents(symbols, hyper.means, hyper.scales)
+
+    def _decode_latents(self, data: bytes, hyper: Hyper, level: int) -> Latents:
+        """The inverse of ``_code_latents``."""
+        symbols = gaussian.decode(data, hyper.scales, self._tables(), "bitstream latents")
+        return Latents(symbols, hyper.means, hyper.scales)
 
     def forward(self, x: torch.Tensor, levels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction, bits per image): noisy values for the rate, rounded ones (straight-through)
@@ -170,11 +208,10 @@ class MeanScaleHyperprior(ImageModel):
         y = self.g_a(x) * self.gain[levels][:, :, None, None]
         z = self.h_a(y) * self.hyper_gain[levels][:, :, None, None]
         z_likelihood = self.entropy.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5))
-        means, scales = self._hyper(z + (torch.round(z) - z).detach(), levels)
-        y_likelihood = gaussian.likelihood(y + torch.empty_like(y).uniform_(-0.5, 0.5), means, scales)
-        y_hat = y - means
-        y_hat = y_hat + (torch.round(y_hat) - y_hat).detach() + means
-        x_hat = self.g_s(y_hat * self.inverse_gain[levels][:, :, None, None])
+        latents = self._latents(y, self._hyper(z + (torch.round(z) - z).detach(), levels), levels, straight_through)
+        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        y_likelihood = gaussian.likelihood(noisy, latents.means, latents.scales)
+        x_hat = self.g_s(latents.values * self.inverse_gain[levels][:, :, None, None])
         bits = -torch.log2(y_likelihood).sum((1, 2, 3)) - torch.log2(z_likelihood).sum((1, 2, 3))
         return x_hat, bits
 
@@ -198,12 +235,16 @@ class MeanScaleHyperprior(ImageModel):
         side = STRIDE // LATENT_STRIDE
         return self.params.latents, -(-height // STRIDE) * side, -(-width // STRIDE) * side
 
-    def _coding_hyper(self, z_hat: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Means and scales as both ends compute them: the hyper-synthesis in float64 (copied once by
-        ``prepare_for_coding``, which a codec file's models go through; afresh otherwise)."""
-        exact = self._exact[0] if self._exact else self._float64_hyper()
+    def _exact_modules(self) -> nn.ModuleDict:
+        """The float64 copy of what decides a latent's table (``prepare_for_coding`` makes it once)."""
+        return self._exact[0] if self._exact else self._float64_hyper()
+
+    def _coding_hyper(self, z_hat: torch.Tensor, level: int) -> Hyper:
+        """Features, means and scales as both ends compute them: the hyper-synthesis in float64 (copied
+        once by ``prepare_for_coding``, which a codec file's models go through; afresh otherwise)."""
+        exact = self._exact_modules()
         h = exact["h_s"](z_hat.double() * self.hyper_inverse_gain[level].double()[None, :, None, None])
-        return exact["m"](h), exact["s"](h).clamp_min(gaussian.SCALE_MIN)
+        return Hyper(h, exact["m"](h), exact["s"](h).clamp_min(gaussian.SCALE_MIN))
 
     def _synthesise(self, symbols: torch.Tensor, means: torch.Tensor, level: int) -> torch.Tensor:
         y_hat = (symbols + means).float()
@@ -226,10 +267,10 @@ class MeanScaleHyperprior(ImageModel):
         come from the rounded hyper-latents, as the decoder computes them."""
         y, z = latents
         z_hat = rounding(z)
-        means, scales = self._hyper(z_hat, torch.full((y.shape[0],), level, dtype=torch.long, device=y.device))
-        y_hat = means + rounding(y - means)
-        x_hat = self.g_s(y_hat * self.inverse_gain[level][None, :, None, None])
-        bits = -torch.log2(gaussian.likelihood(y_hat, means, scales)).sum()
+        levels = torch.full((y.shape[0],), level, dtype=torch.long, device=y.device)
+        coded = self._latents(y, self._hyper(z_hat, levels), levels, rounding)
+        x_hat = self.g_s(coded.values * self.inverse_gain[level][None, :, None, None])
+        bits = -torch.log2(gaussian.likelihood(coded.values, coded.means, coded.scales)).sum()
         return x_hat, bits - torch.log2(self.entropy.likelihood(z_hat)).sum()
 
     @torch.inference_mode()
@@ -237,15 +278,13 @@ class MeanScaleHyperprior(ImageModel):
         """The latents are coded around the means of the rounded hyper-latents (float64, as decoded)."""
         y, z = latents
         z_hat = quantize(z)
-        means, scales = self._coding_hyper(z_hat, level)
-        symbols = quantize(y.double() - means)
+        y_bytes, coded = self._code_latents(y, self._coding_hyper(z_hat, level), level)
         z_bytes = self.entropy.compress(z_hat)
-        y_bytes = gaussian.encode(symbols, scales, self._tables())
         bits = -torch.log2(self.entropy.likelihood(z_hat)).sum()
-        bits = bits - torch.log2(gaussian.likelihood(symbols, torch.zeros_like(symbols), scales)).sum()
-        x_hat = self._synthesise(symbols, means, level)[..., :height, :width]
-        coded = pack_uvarints([len(z_bytes)]) + z_bytes + y_bytes
-        return Compressed(coded, tuple(symbols.shape[1:]), float(bits), x_hat)  # type: ignore[arg-type]
+        bits = bits - torch.log2(gaussian.likelihood(coded.values, torch.zeros_like(coded.values), coded.scales)).sum()
+        x_hat = self._synthesise(coded.values, coded.means, level)[..., :height, :width]
+        data = pack_uvarints([len(z_bytes)]) + z_bytes + y_bytes
+        return Compressed(data, tuple(coded.values.shape[1:]), float(bits), x_hat)  # type: ignore[arg-type]
 
     @torch.inference_mode()
     def decompress(self, coded: bytes, height: int, width: int, level: int = 0) -> torch.Tensor:
@@ -255,15 +294,14 @@ class MeanScaleHyperprior(ImageModel):
             raise FormatError(f"bitstream hyper-latents: {z_size} bytes announced, {len(coded) - pos} present")
         side = STRIDE // LATENT_STRIDE
         z_hat = self.entropy.decompress(coded[pos : pos + z_size], lat_h // side, lat_w // side)
-        means, scales = self._coding_hyper(z_hat, level)
-        symbols = gaussian.decode(coded[pos + z_size :], scales, self._tables(), "bitstream latents")
-        return self._synthesise(symbols, means, level)[..., :height, :width]
+        latents = self._decode_latents(coded[pos + z_size :], self._coding_hyper(z_hat, level), level)
+        return self._synthesise(latents.values, latents.means, level)[..., :height, :width]
 
     @torch.no_grad()
     def silence_custom_inputs(self, parent: HyperpriorParams) -> None:  # type: ignore[override]
         """Custom channels must not reach the parent's channels until training says so."""
         with torch.device("meta"):
-            shapes = {name: p.shape for name, p in MeanScaleHyperprior(parent).named_parameters()}
+            shapes = {name: p.shape for name, p in type(self)(parent).named_parameters()}
         for name, module in self.named_modules():
             if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
                 old = shapes[f"{name}.weight"]
