@@ -24,6 +24,7 @@ from nrcodec.image.codec import to_tensor, to_uint8
 from nrcodec.image.codec_file import read_codec_file
 from nrcodec.image.colour_offset import apply_offsets, fit_offsets
 from nrcodec.image.models import MODELS, Architecture, default_architecture
+from nrcodec.image.models.checkerboard import CheckerboardParams
 from nrcodec.image.models.factorized import FactorizedParams
 from nrcodec.image.models.hyperprior import HyperpriorParams
 from nrcodec.image.versions import CAWF_GROWTH
@@ -38,6 +39,9 @@ predicts some latents far outside their Gaussian's tails, where its float estima
 SMALL = {
     "factorized": Architecture("factorized", FactorizedParams(width=64)),
     "hyperprior": Architecture("hyperprior", HyperpriorParams(channels=16, latents=24, levels=3)),
+    "checkerboard": Architecture(
+        "checkerboard", CheckerboardParams(channels=16, latents=24, levels=3, context=16, hidden=32)
+    ),
 }
 """A small architecture of every registered model, trained below."""
 
