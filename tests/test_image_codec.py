@@ -40,7 +40,8 @@ SMALL = {
     "factorized": Architecture("factorized", FactorizedParams(width=64)),
     "hyperprior": Architecture("hyperprior", HyperpriorParams(channels=16, latents=24, levels=3)),
     "checkerboard": Architecture(
-        "checkerboard", CheckerboardParams(channels=16, latents=24, levels=3, context=16, hidden=32)
+        "checkerboard",
+        CheckerboardParams(channels=16, latents=24, levels=3, groups=2, group_size=12, spatial=8, channel=8, hidden=32),
     ),
 }
 """A small architecture of every registered model, trained below."""

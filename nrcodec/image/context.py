@@ -74,7 +74,8 @@ def with_context(codec: Codec, parent: int) -> CheckerboardHyperprior:
     if architecture.model != "hyperprior":
         raise InputError(f"version {parent} is a {architecture.model} model; a context goes on a hyperprior")
     base: HyperpriorParams = architecture.params  # type: ignore[assignment]
-    params = CheckerboardParams(**asdict(base))
+    groups = min(CheckerboardParams.groups, base.latents)
+    params = CheckerboardParams(**asdict(base), groups=groups, group_size=base.latents // groups)
     torch.manual_seed(0)
     model = CheckerboardHyperprior(params)
     missing, unexpected = model.load_state_dict(codec.state(parent), strict=False)

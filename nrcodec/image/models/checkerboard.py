@@ -1,21 +1,26 @@
-"""The mean-scale hyperprior with a checkerboard context (He et al. 2021), registered as ``checkerboard``.
+"""The mean-scale hyperprior with a space-channel context, registered as ``checkerboard``: the
+checkerboard of He et al. 2021 within channel groups coded one after another (ELIC, He et al. 2022).
 
-The latents are coded in two passes over a checkerboard: the *anchors* (row + column even) exactly
-as the ``hyperprior`` model codes them, then the others under a mean and scale refined from the
-decoded anchors around them (a 5x5 convolution over the anchors alone) and the hyper-synthesis'
-features. Each pass is a few convolutions over the whole latent grid, so decoding stays parallel: no
-loop over latents. The refinement's output layers start at zero, so a model built from a
-``hyperprior`` version's weights codes exactly as that version until its context is trained; a
-codec file stores such a version as the context layers alone on top of its parent
-(``release/train_context_version.py``, notes/image.md).
+The latents are split into ``groups`` groups of channels (``group_size`` each, the rest in the last
+group). Group by group, the *anchors* (row + column even) are coded first, under a mean and scale
+that the hyper-synthesis' features and the groups decoded before give, then the other latents of
+the group, which also see the decoded anchors around them (a 5x5 convolution over the anchors
+alone). Every pass is a few convolutions over the whole latent grid (2 x ``groups`` passes), so
+decoding stays parallel: no loop over latents. Each refinement is added to the hyperprior's own mean
+and scale through output layers that start at zero, so a model built from a ``hyperprior``
+version's weights codes exactly as that version until its context is trained; a codec file stores
+such a version as the context layers alone on top of its parent (:mod:`nrcodec.image.context`).
 
-Bitstream of the latents: ``uvarint(anchor bytes) | anchors | others``, each under the Gaussian tables
-of its scale; what the means and scales are computed from runs in float64, as in ``hyperprior``.
+Growing (CAwF) appends latent channels to the last group and hyper-features at the end of every
+input, so a grown model starts as its parent. Bitstream of the latents: the byte lengths of all
+passes but the last (uvarints), then each pass under the Gaussian tables of its scales; what the
+means and scales are computed from runs in float64, as in ``hyperprior``.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -35,116 +40,203 @@ from nrcodec.image.models.hyperprior import (
 from nrcodec.nn import gaussian_conditional as gaussian
 from nrcodec.nn.entropy_bottleneck import quantize
 
-CONTEXT_KERNEL = 5
-CONTEXT_LAYERS = ("context.", "refine.", "refine_mean.", "refine_scale.")
+SPATIAL_KERNEL = 5
+CHANNEL_KERNEL = 3
+CONTEXT_LAYERS = ("spatial.", "channel.", "anchor.", "anchor_out.", "other.", "other_out.")
 """Name prefixes of the parameters the context adds to a ``hyperprior`` model."""
+MAX_GROUPS = 16
+CONTEXT_AFFINE = tuple(
+    f"{layer}.{g}.{head}affine."
+    for layer, heads in (
+        ("spatial", ("",)),
+        ("channel", ("",)),
+        ("anchor", ("",)),
+        ("other", ("",)),
+        ("anchor_out", ("0.", "1.")),
+        ("other_out", ("0.", "1.")),
+    )
+    for g in range(MAX_GROUPS)
+    for head in heads
+)
+"""The context layers' channel scales and shifts (``affine`` models), which a selective version trains."""
 
 
 @dataclass(frozen=True)
 class CheckerboardParams(HyperpriorParams):
-    """A hyperprior's hyper-parameters and the context's widths: ``context`` features of the anchors,
-    ``hidden`` units of the network that turns them and the hyper-features into a refinement."""
+    """A hyperprior's hyper-parameters and the context's: ``groups`` of ``group_size`` latent channels
+    (the last takes the rest), ``spatial`` features of a group's anchors, ``channel`` features of the
+    groups before it, ``hidden`` units of each refinement."""
 
-    context: int = 128
+    groups: int = 4
+    group_size: int = 48
+    spatial: int = 32
+    channel: int = 64
     hidden: int = 256
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("context", "hidden"):
+        for name in ("group_size", "spatial", "channel", "hidden"):
             if not 1 <= getattr(self, name) <= MAX_WIDTH:
                 raise ValueError(f"{name} {getattr(self, name)} is out of range")
+        if not 1 <= self.groups <= MAX_GROUPS or (self.groups - 1) * self.group_size >= self.latents:
+            raise ValueError(f"{self.groups} groups of {self.group_size} channels do not fit {self.latents} latents")
+
+    @property
+    def bounds(self) -> list[int]:
+        """First channel of every group, and the channel count at the end."""
+        return [i * self.group_size for i in range(self.groups)] + [self.latents]
 
 
 def anchors(shape: torch.Size | tuple[int, ...], device: torch.device) -> torch.Tensor:
-    """True where a latent of a (b, c, h, w) grid is an anchor (coded first): row + column even."""
+    """True where a latent of a (b, c, h, w) grid is an anchor (coded first in its group): row + column even."""
     rows = torch.arange(shape[-2], device=device)[:, None]
     cols = torch.arange(shape[-1], device=device)[None, :]
     return ((rows + cols) % 2 == 0).expand(shape)
 
 
+def _refinement(cin: int, hidden: int, affine: bool) -> _Stack:
+    return _Stack([nn.Conv2d(cin, hidden, 1), nn.Conv2d(hidden, hidden, 1)], [nn.LeakyReLU(), nn.LeakyReLU()], affine)
+
+
+def _outputs(hidden: int, channels: int, affine: bool) -> nn.ModuleList:
+    """A mean and a scale refinement per channel, both zero until trained."""
+    heads = nn.ModuleList([_Stack([nn.Conv2d(hidden, channels, 1)], [], affine) for _ in range(2)])
+    with torch.no_grad():
+        for head in heads:
+            head.layers[0].weight.zero_()
+            head.layers[0].bias.zero_()
+    return heads
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One group's pass of the coder: its channels and whether it codes anchors or the other latents."""
+
+    group: int
+    channels: slice
+    anchors: bool
+
+
+Coder = Callable[[Pass, torch.Tensor, torch.Tensor], torch.Tensor]
+"""What a pass does with the means and scales of its latents: returns their values in the coded
+domain (rounded symbols plus means: the decoder's view), coding or decoding them on the way."""
+
+
 @register_model("checkerboard")
 class CheckerboardHyperprior(MeanScaleHyperprior):
-    """A hyperprior whose non-anchor latents are coded under means and scales refined by their
-    decoded anchor neighbours."""
+    """A hyperprior whose latents are coded group by group, anchors first, each refined by what is
+    decoded before it."""
 
     Params = CheckerboardParams
     params: CheckerboardParams
-    SELECTIVE_ADDED = (*MeanScaleHyperprior.SELECTIVE_ADDED, *(f"{p}affine." for p in CONTEXT_LAYERS))
-    SELECTIVE_TRAINED = (*MeanScaleHyperprior.SELECTIVE_TRAINED, *(f"{p}affine." for p in CONTEXT_LAYERS))
+    SELECTIVE_ADDED = (*MeanScaleHyperprior.SELECTIVE_ADDED, *CONTEXT_AFFINE)
+    SELECTIVE_TRAINED = (*MeanScaleHyperprior.SELECTIVE_TRAINED, *CONTEXT_AFFINE)
 
     def __init__(self, params: CheckerboardParams | None = None) -> None:
         params = params or CheckerboardParams()
         super().__init__(params)
-        n, m, c, hidden, affine = params.channels, params.latents, params.context, params.hidden, params.affine
-        pad = CONTEXT_KERNEL // 2
-        self.context = _Stack([nn.Conv2d(m, c, CONTEXT_KERNEL, padding=pad)], [], affine)
-        self.refine = _Stack(
-            [nn.Conv2d(c + n, hidden, 1), nn.Conv2d(hidden, hidden, 1)],
-            [nn.LeakyReLU(inplace=True), nn.LeakyReLU(inplace=True)],
-            affine,
+        p, n, affine = params, params.channels, params.affine
+        sizes = [b - a for a, b in zip(p.bounds, p.bounds[1:])]
+        self.spatial = nn.ModuleList(
+            [_Stack([nn.Conv2d(k, p.spatial, SPATIAL_KERNEL, padding=SPATIAL_KERNEL // 2)], [], affine) for k in sizes]
         )
-        self.refine_mean = _Stack([nn.Conv2d(hidden, m, 1)], [], affine)
-        self.refine_scale = _Stack([nn.Conv2d(hidden, m, 1)], [], affine)
-        with torch.no_grad():
-            for head in (self.refine_mean, self.refine_scale):
-                head.layers[0].weight.zero_()
-                head.layers[0].bias.zero_()
+        self.channel = nn.ModuleList(
+            [
+                _Stack([nn.Conv2d(p.bounds[g], p.channel, CHANNEL_KERNEL, padding=CHANNEL_KERNEL // 2)], [], affine)
+                for g in range(1, p.groups)
+            ]
+        )
+        before = [0] + [p.channel] * (p.groups - 1)
+        self.anchor = nn.ModuleList([_refinement(c + n, p.hidden, affine) for c in before])
+        self.anchor_out = nn.ModuleList([_outputs(p.hidden, k, affine) for k in sizes])
+        self.other = nn.ModuleList([_refinement(p.spatial + c + n, p.hidden, affine) for c in before])
+        self.other_out = nn.ModuleList([_outputs(p.hidden, k, affine) for k in sizes])
 
-    def _refined(
-        self, modules: dict[str, nn.Module], anchor_values: torch.Tensor, hyper: Hyper, gain: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Means and scales of the non-anchors from the anchors' decoded values (zero elsewhere, in the
-        coded domain: ``gain`` is the level's per-channel gain, (b, m, 1, 1)) and the hyper-features."""
-        features = modules["context"](anchor_values / gain)
-        hidden = modules["refine"](torch.cat([features, hyper.features], 1))
-        means = hyper.means + modules["refine_mean"](hidden) * gain
-        scales = hyper.scales.clamp_min(gaussian.SCALE_MIN) * torch.exp(modules["refine_scale"](hidden))
-        return means, scales
+    def _context_modules(self) -> dict[str, nn.Module]:
+        return {name.rstrip("."): getattr(self, name.rstrip(".")) for name in CONTEXT_LAYERS}
 
     def _float64_hyper(self) -> nn.ModuleDict:
         modules = super()._float64_hyper()
-        for name in ("context", "refine", "refine_mean", "refine_scale"):
-            modules[name] = copy.deepcopy(getattr(self, name)).double()
+        for name, module in self._context_modules().items():
+            modules[name] = copy.deepcopy(module).double()
         return modules
 
-    def _latents(self, y: torch.Tensor, hyper: Hyper, levels: torch.Tensor, rounding: Rounding) -> Latents:
-        first = super()._latents(y, hyper, levels, rounding)
-        mask = anchors(y.shape, y.device)
-        gain = self.gain[levels][:, :, None, None]
-        modules = {name: getattr(self, name) for name in ("context", "refine", "refine_mean", "refine_scale")}
-        means, scales = self._refined(modules, first.values * mask, hyper, gain)
-        values = means + rounding(y - means)
-        return Latents(
-            torch.where(mask, first.values, values),
-            torch.where(mask, first.means, means),
-            torch.where(mask, first.scales, scales),
-        )
+    def _run(
+        self, modules: dict[str, nn.Module], hyper: Hyper, gain: torch.Tensor, coder: Coder
+    ) -> tuple[torch.Tensor, ...]:
+        """Every pass in order: the means and scales of its latents from what came before, then
+        ``coder`` on them. Returns the decoded values, means and scales of all latents; ``gain`` is
+        the level's per-channel gain (b, m, 1, 1), which the context divides out. Nothing is written
+        in place, so training can differentiate through every pass."""
+        mask = anchors(hyper.means.shape, hyper.means.device)
+        base_scales = hyper.scales.clamp_min(gaussian.SCALE_MIN)
+        bounds = self.params.bounds
+        groups: list[tuple[torch.Tensor, ...]] = []
+        for g in range(self.params.groups):
+            ch = slice(bounds[g], bounds[g + 1])
+            prior = [hyper.features]
+            if g > 0:
+                decoded = torch.cat([group[0] for group in groups], 1)
+                prior.insert(0, modules["channel"][g - 1](decoded / gain[:, : ch.start]))
+            coded = []
+            for first, where in ((True, mask[:, ch]), (False, ~mask[:, ch])):
+                if first:
+                    hidden, heads = modules["anchor"][g](torch.cat(prior, 1)), modules["anchor_out"][g]
+                else:
+                    around = torch.where(where, 0.0, coded[0][0]) / gain[:, ch]
+                    hidden = modules["other"][g](torch.cat([modules["spatial"][g](around), *prior], 1))
+                    heads = modules["other_out"][g]
+                mean = hyper.means[:, ch] + heads[0](hidden) * gain[:, ch]
+                scale = base_scales[:, ch] * torch.exp(heads[1](hidden))
+                coded.append((coder(Pass(g, ch, first), mean, scale), mean, scale))
+            groups.append(tuple(torch.where(mask[:, ch], a, b) for a, b in zip(*coded)))
+        return tuple(torch.cat(parts, 1) for parts in zip(*groups))
 
-    def _second_pass(self, anchor_symbols: torch.Tensor, hyper: Hyper, level: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float64 means and scales of every latent once the anchors' symbols are known."""
-        mask = anchors(anchor_symbols.shape, anchor_symbols.device)
-        gain = self.gain[level].double()[None, :, None, None]
-        means, scales = self._refined(self._exact_modules(), (anchor_symbols + hyper.means) * mask, hyper, gain)
-        return torch.where(mask, hyper.means, means), torch.where(mask, hyper.scales, scales)
+    def _latents(self, y: torch.Tensor, hyper: Hyper, levels: torch.Tensor, rounding: Rounding) -> Latents:
+        def round_around(step: Pass, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+            return means + rounding(y[:, step.channels] - means)
+
+        gain = self.gain[levels][:, :, None, None]
+        return Latents(*self._run(self._context_modules(), hyper, gain, round_around))
 
     def _code_latents(self, y: torch.Tensor, hyper: Hyper, level: int) -> tuple[bytes, Latents]:
         mask = anchors(y.shape, y.device)
-        first = quantize(y.double() - hyper.means) * mask
-        means, scales = self._second_pass(first, hyper, level)
-        symbols = quantize(y.double() - means)
+        streams: list[bytes] = []
+        symbols = torch.zeros_like(hyper.means)
         tables = self._tables()
-        head = gaussian.encode(symbols[mask], scales[mask], tables)
-        tail = gaussian.encode(symbols[~mask], scales[~mask], tables)
-        return pack_uvarints([len(head)]) + head + tail, Latents(symbols, means, scales)
+
+        def code(step: Pass, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+            here = mask[:, step.channels] if step.anchors else ~mask[:, step.channels]
+            coded = quantize(y[:, step.channels].double() - means)
+            streams.append(gaussian.encode(coded[here], scales[here], tables))
+            symbols[:, step.channels] = torch.where(here, coded, symbols[:, step.channels])
+            return coded + means
+
+        gain = self.gain[level].double()[None, :, None, None]
+        _, means, scales = self._run(self._exact_modules(), hyper, gain, code)
+        data = pack_uvarints([len(s) for s in streams[:-1]]) + b"".join(streams)
+        return data, Latents(symbols, means, scales)
 
     def _decode_latents(self, data: bytes, hyper: Hyper, level: int) -> Latents:
-        (size,), pos = unpack_uvarints(data, 1, "bitstream anchor latents")
-        if size > len(data) - pos:
-            raise FormatError(f"bitstream anchor latents: {size} bytes announced, {len(data) - pos} present")
+        count = 2 * self.params.groups
+        sizes, pos = unpack_uvarints(data, count - 1, "bitstream latent passes")
+        if sum(sizes) > len(data) - pos:
+            raise FormatError(f"bitstream latent passes: {sum(sizes)} bytes announced, {len(data) - pos} present")
+        ends = [pos + sum(sizes[: i + 1]) for i in range(count - 1)] + [len(data)]
+        starts = [pos, *ends[:-1]]
         mask = anchors(hyper.means.shape, hyper.means.device)
-        tables = self._tables()
         symbols = torch.zeros_like(hyper.means)
-        symbols[mask] = gaussian.decode(data[pos : pos + size], hyper.scales[mask], tables, "bitstream anchor latents")
-        means, scales = self._second_pass(symbols, hyper, level)
-        symbols[~mask] = gaussian.decode(data[pos + size :], scales[~mask], tables, "bitstream latents")
+        tables = self._tables()
+        index = iter(range(count))
+
+        def decode(step: Pass, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+            i = next(index)
+            here = mask[:, step.channels] if step.anchors else ~mask[:, step.channels]
+            part = torch.zeros_like(means)
+            part[here] = gaussian.decode(data[starts[i] : ends[i]], scales[here], tables, "bitstream latents")
+            symbols[:, step.channels] = torch.where(here, part, symbols[:, step.channels])
+            return part + means
+
+        gain = self.gain[level].double()[None, :, None, None]
+        _, means, scales = self._run(self._exact_modules(), hyper, gain, decode)
         return Latents(symbols, means, scales)
