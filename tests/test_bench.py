@@ -136,7 +136,12 @@ def test_bench_image_writes_json_and_markdown_with_device_and_versions(tmp_path:
     assert all(p["psnr"] > 20 for p in ours)
     rows = {(r["metric"], r["anchor"]) for r in data["mean_curve_bd_rate"]}
     assert rows == {("psnr", a.name) for a in image_anchors()}  # no MS-SSIM curve on these small crops
-    assert (tmp_path / "i.md").read_text().startswith("Device:")
+    markdown = (tmp_path / "i.md").read_text()
+    assert markdown.startswith("Device:")
+    published = {(r["test"], r["published"]) for r in data["published_bd_rate"]}
+    versions = range(data["codec_files"][0]["versions"])
+    assert published == {(f"nrcodec v{v}", c) for v in versions for c in ("mbt2018-mean", "bmshj2018-hyperprior")}
+    assert "Kodak-24" in markdown and "CompressAI" in markdown
 
 
 def test_ms_ssim_curves_need_images_of_161_pixels(clips: dict[str, np.ndarray]) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from nrcodec.bench.anchors import ImageAnchor, RDPoint, image_points
 from nrcodec.bench.curves import bd_rate, bd_rates, fmt, markdown_table
+from nrcodec.bench.published import PUBLISHED
 from nrcodec.image import Codec, decode_image, encode_image
 from nrcodec.metrics import ms_ssim_image, psnr
 
@@ -119,13 +120,33 @@ def run_image_bench(
         "points": as_json,
         "mean_curve_bd_rate": _mean_curve_bd(as_json, tests, names),
         "bd_rate": bd_rates(points, tests, names, [name for name, _ in images]),
+        "published": [curve.to_json() for curve in PUBLISHED],
+        "published_bd_rate": _published_bd(as_json, tests),
     }
+
+
+def _published_bd(points: list[dict[str, Any]], tests: list[str]) -> list[dict[str, Any]]:
+    """BD-rate (PSNR) of each nrcodec mean curve against each published curve (on Kodak-24, not on
+    the bench's images unless they are Kodak's)."""
+    curves = mean_curves(points, "psnr")
+    rows = []
+    for test in tests:
+        for published in PUBLISHED:
+            value, note = bd_rate(list(published.points), curves[test])
+            rows.append({"test": test, "published": published.name, "bd_rate": value, "note": note})
+    return rows
 
 
 def image_curves(result: dict[str, Any]) -> dict[str, dict[str, Curve]]:
     """Panel -> codec -> mean curve, for the plot: PSNR and MS-SSIM (dB)."""
     return {
-        f"mean over {len(result['images'])} images, RGB PSNR (dB)": mean_curves(result["points"], "psnr"),
+        f"mean over {len(result['images'])} images, RGB PSNR (dB)": {
+            **mean_curves(result["points"], "psnr"),
+            **{
+                f"{c['name']} ({c['images']}, published)": [tuple(p) for p in c["points"]]
+                for c in result.get("published", [])
+            },
+        },
         f"mean over {len(result['images'])} images, MS-SSIM (dB)": mean_curves(result["points"], "ms_ssim"),
     }
 
@@ -164,8 +185,25 @@ def image_markdown(result: dict[str, Any]) -> str:
         head + curves
         + "\nBD-rate (Bjøntegaard, Akima) on the mean curves; negative = fewer bits than the anchor:\n\n" + bd
         + "\nPer image, then averaged:\n\n" + per_image_table
+        + _published_markdown(result)
         + "\nSpeed (mean per image):\n\n" + _speed_table(result)
     )  # fmt: skip
+
+
+def _published_markdown(result: dict[str, Any]) -> str:
+    """The published curves' BD-rates, with where they come from (none in a result written before them)."""
+    rows = [
+        [r["test"], r["published"], fmt(r["bd_rate"], "+.1f", "%"), r["note"]]
+        for r in result.get("published_bd_rate", [])
+    ]
+    if not rows:
+        return ""
+    sources = "; ".join(f"{c['name']} on {c['images']}: {c['source']}" for c in result["published"])
+    return (
+        "\nAgainst published curves of the same model family (measured on Kodak-24, not on these images "
+        f"unless they are Kodak's; {sources}):\n\n"
+        + markdown_table(["test", "published", "BD-rate (PSNR, mean curve)", "range"], rows)
+    )
 
 
 def _speed_table(result: dict[str, Any]) -> str:

@@ -41,9 +41,9 @@ WINDOW = 50
 class ContextSettings:
     """Steps of Adam (cosine from ``lr``), ``batch`` crops of ``crop`` x ``crop`` latents a step, seed."""
 
-    steps: int = 6000
+    steps: int = 3000
     batch: int = 16
-    crop: int = 24
+    crop: int = 16
     lr: float = 1e-3
     seed: int = 0
 
@@ -137,7 +137,7 @@ def fit_context(
     rng = np.random.default_rng(settings.seed)
     recent = RecentSteps(WINDOW)
     identity = _identity(codec, parent, images, settings)
-    run = RunState(nn.ModuleDict(_layers(model)), {"main": optimizer}, rng, recent, identity)
+    run = RunState(nn.ModuleDict(model._context_modules()), {"main": optimizer}, rng, recent, identity)
     torch.manual_seed(settings.seed)
     done = resume(checkpoint, run) if checkpoint else 0
     bank = latents_of(model, images)
@@ -165,10 +165,6 @@ def fit_context(
             ) from None
         raise
     return _version(model, codec, parent, dict(asdict(settings), images=len(images)))
-
-
-def _layers(model: CheckerboardHyperprior) -> dict[str, nn.Module]:
-    return {name.rstrip("."): getattr(model, name.rstrip(".")) for name in CONTEXT_LAYERS}
 
 
 def _identity(codec: Codec, parent: int, images: list[np.ndarray], settings: ContextSettings) -> dict[str, object]:

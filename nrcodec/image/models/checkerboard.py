@@ -153,7 +153,8 @@ class CheckerboardHyperprior(MeanScaleHyperprior):
         self.other_out = nn.ModuleList([_outputs(p.hidden, k, affine) for k in sizes])
 
     def _context_modules(self) -> dict[str, nn.Module]:
-        return {name.rstrip("."): getattr(self, name.rstrip(".")) for name in CONTEXT_LAYERS}
+        modules = (self.spatial, self.channel, self.anchor, self.anchor_out, self.other, self.other_out)
+        return {name.rstrip("."): module for name, module in zip(CONTEXT_LAYERS, modules, strict=True)}
 
     def _float64_hyper(self) -> nn.ModuleDict:
         modules = super()._float64_hyper()
