@@ -25,12 +25,12 @@ from nrcodec.media.images import read_image
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
 EFFORT_0 = {
-    ("hyperprior", "coffee", 2): "38f31754aefe390f73e2f6478473681ed9304fc6ae8901ad6db4e187780b2adf",
-    ("hyperprior", "chelsea", 5): "15f36e787a9cb9da31f8283258f08f155f46194fb771c26aff5d60c9493014db",
-    ("factorized", "chelsea", None): "e31d14339103a2347f4957c57335c2c07fa1b73d2ec70290e83f2a142e172d9f",
+    ("hyperprior", "coffee", 1, 2): "38f31754aefe390f73e2f6478473681ed9304fc6ae8901ad6db4e187780b2adf",
+    ("hyperprior", "chelsea", 1, 5): "15f36e787a9cb9da31f8283258f08f155f46194fb771c26aff5d60c9493014db",
+    ("factorized", "chelsea", 0, None): "e31d14339103a2347f4957c57335c2c07fa1b73d2ec70290e83f2a142e172d9f",
 }
-"""SHA-256 of the shipped codecs' bitstreams as the code before refinement wrote them (commit ea1dd16,
-one and two threads alike)."""
+"""SHA-256 of the shipped codecs' bitstreams (codec, image, version, quality) as the code before
+refinement wrote them (commit ea1dd16, one and two threads alike)."""
 CODECS = {"hyperprior": DEFAULT_CODEC, "factorized": FACTORIZED_CODEC}
 
 
@@ -50,11 +50,11 @@ def crop(name: str, size: int = 64) -> np.ndarray:
 
 
 def test_effort_0_writes_the_bytes_it_always_wrote(codecs: dict[str, Codec], one_thread: None) -> None:
-    for (model, image, quality), digest in EFFORT_0.items():
+    for (model, image, version, quality), digest in EFFORT_0.items():
         rgb = read_image(SAMPLES / f"{image}.png")
-        data = encode_image(codecs[model], rgb, quality=quality, effort=0).data
+        data = encode_image(codecs[model], rgb, version=version, quality=quality, effort=0).data
         assert hashlib.sha256(data).hexdigest() == digest, (model, image, quality)
-        assert nrcodec.image.encode(rgb, quality, codecs[model]) == data
+        assert nrcodec.image.encode(rgb, quality, codecs[model], version) == data
 
 
 @pytest.mark.parametrize("model", sorted(CODECS))
