@@ -16,13 +16,13 @@ import torch
 from nrcodec.errors import FormatError
 from nrcodec.format.varint import pack_uvarints, unpack_uvarints
 from nrcodec.image import DEFAULT_CODEC, Codec, CodecSettings, decode_image, encode_image, train_codec
-from nrcodec.image.checkpoint import Checkpoint
+from nrcodec.image.checkpoint import Checkpoint, TrainingStopped
 from nrcodec.image.codec import to_tensor
 from nrcodec.image.context import ContextSettings, fit_context, with_context
 from nrcodec.image.models import Architecture
 from nrcodec.image.models.checkerboard import CONTEXT_LAYERS
 from nrcodec.image.models.hyperprior import HyperpriorParams
-from nrcodec.image.train import TrainingStopped, adapt
+from nrcodec.image.train import adapt
 from nrcodec.media.images import read_image
 from nrcodec.runtime import StepReport
 

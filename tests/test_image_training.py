@@ -15,10 +15,9 @@ from typer.testing import CliRunner
 from nrcodec.cli import app
 from nrcodec.errors import FormatError, InputError
 from nrcodec.image import Codec, CodecSettings, train_codec
-from nrcodec.image.checkpoint import Checkpoint
+from nrcodec.image.checkpoint import Checkpoint, TrainingStopped
 from nrcodec.image.models import Architecture
 from nrcodec.image.models.hyperprior import HyperpriorParams
-from nrcodec.image.train import TrainingStopped
 from nrcodec.media.images import read_image
 from nrcodec.runtime import StepReport
 

@@ -10,9 +10,12 @@ come from safetensors, everything else from JSON.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,3 +152,39 @@ def resume(checkpoint: Checkpoint, run: RunState) -> int:
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise FormatError(f"{checkpoint.path}: checkpoint does not fit this run ({exc})") from None
     return int(header["step"])
+
+
+class TrainingStopped(InputError):
+    """A checkpointed run was interrupted; its state is saved and it can be resumed."""
+
+
+def save_if_due(checkpoint: Checkpoint | None, run: RunState, done: int, total: int) -> bool:
+    """Save after ``done`` of ``total`` steps when one is due (every ``checkpoint.every`` steps and at
+    the end, so that the same command then finishes at once); whether it saved."""
+    if checkpoint is None or (done % checkpoint.every and done != total):
+        return False
+    save(checkpoint, run, done)
+    return True
+
+
+@contextmanager
+def resumable(checkpoint: Checkpoint | None, saved: Callable[[], int]) -> Iterator[None]:
+    """An interrupted (Ctrl-C) run with a checkpoint on disk ends as a ``TrainingStopped`` naming the
+    step it resumes from (``saved()``); a step cut in half is never saved."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if checkpoint and os.path.exists(checkpoint.path):
+            raise TrainingStopped(
+                f"interrupted; the same command resumes from step {saved()} ({checkpoint.path})"
+            ) from None
+        raise
+
+
+def images_digest(images: list[np.ndarray]) -> str:
+    """SHA-256 of training images (shapes and pixels): part of a run's identity."""
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(repr(image.shape).encode())
+        digest.update(np.ascontiguousarray(image).tobytes())
+    return digest.hexdigest()

@@ -12,9 +12,7 @@ does; bitstreams of the parent keep decoding byte for byte (it stays in the file
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -23,14 +21,21 @@ import torch
 from torch import nn
 
 from nrcodec.errors import InputError
-from nrcodec.image.checkpoint import Checkpoint, RecentSteps, RunState, resume, save
+from nrcodec.image.checkpoint import (
+    Checkpoint,
+    RecentSteps,
+    RunState,
+    images_digest,
+    resumable,
+    resume,
+    save_if_due,
+)
 from nrcodec.image.codec import Codec, to_tensor
 from nrcodec.image.codec_file import Version, pack_tensors
 from nrcodec.image.models import Architecture
 from nrcodec.image.models.checkerboard import CONTEXT_LAYERS, CheckerboardHyperprior, CheckerboardParams
 from nrcodec.image.models.factorized import pad_image
 from nrcodec.image.models.hyperprior import Hyper, HyperpriorParams, straight_through
-from nrcodec.image.train import TrainingStopped
 from nrcodec.nn import gaussian_conditional as gaussian
 from nrcodec.runtime import Progress, StepReport
 
@@ -142,7 +147,8 @@ def fit_context(
     done = resume(checkpoint, run) if checkpoint else 0
     bank = latents_of(model, images)
     start = time.perf_counter()
-    try:
+    saved = [done]
+    with resumable(checkpoint, lambda: saved[0]):
         for step in range(done, settings.steps):
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
@@ -153,30 +159,20 @@ def fit_context(
             optimizer.step()
             bits = float(new.detach())
             recent.add(bits / count, old / count, 100 * (bits / old - 1))
-            if checkpoint and ((step + 1) % checkpoint.every == 0 or step + 1 == settings.steps):
-                save(checkpoint, run, step + 1)
+            if save_if_due(checkpoint, run, step + 1, settings.steps):
+                saved[0] = step + 1
             if progress is not None:
                 bits, _, change = recent.means()
                 progress(StepReport(step + 1, settings.steps, change, math.nan, time.perf_counter() - start, bits))
-    except KeyboardInterrupt:
-        if checkpoint and os.path.exists(checkpoint.path):
-            raise TrainingStopped(
-                f"interrupted; the same command resumes from its last save ({checkpoint.path})"
-            ) from None
-        raise
     return _version(model, codec, parent, dict(asdict(settings), images=len(images)))
 
 
 def _identity(codec: Codec, parent: int, images: list[np.ndarray], settings: ContextSettings) -> dict[str, object]:
-    digest = hashlib.sha256()
-    for image in images:
-        digest.update(repr(image.shape).encode())
-        digest.update(np.ascontiguousarray(image).tobytes())
     return {
         "mode": "context",
         "parent": codec.version(parent).fingerprint,
         "settings": asdict(settings),
-        "images_sha256": digest.hexdigest(),
+        "images_sha256": images_digest(images),
     }
 
 

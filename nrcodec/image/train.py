@@ -7,9 +7,7 @@ examples DANICE builds on. Quantiles get their own optimizer.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +16,15 @@ import numpy as np
 import torch
 
 from nrcodec.errors import InputError
-from nrcodec.image.checkpoint import Checkpoint, RecentSteps, RunState, resume, save
+from nrcodec.image.checkpoint import (
+    Checkpoint,
+    RecentSteps,
+    RunState,
+    images_digest,
+    resumable,
+    resume,
+    save_if_due,
+)
 from nrcodec.image.codec import Codec
 from nrcodec.image.evaluate import measure
 from nrcodec.image.models import Architecture
@@ -147,47 +153,32 @@ def fit(
     run = RunState(model, optimizers, crops.rng, window, _identity(trainable, images, settings))
     done = resume(checkpoint, run) if checkpoint else 0
     start = time.perf_counter()
-    saved = done
-    try:
+    saved = [done]
+    with resumable(checkpoint, lambda: saved[0]):
         for step in range(done, settings.steps):
             _set_learning_rate(optimizers["main"], settings, step)
             x = crops.batch(settings.batch_size).to(device).contiguous(memory_format=torch.channels_last)
             window.add(*_step(trainable, optimizers, x, lambdas, crops.rng))
-            if checkpoint and ((step + 1) % checkpoint.every == 0 or step + 1 == settings.steps):
-                save(checkpoint, run, step + 1)
-                saved = step + 1
+            if save_if_due(checkpoint, run, step + 1, settings.steps):
+                saved[0] = step + 1
             if progress is not None:
                 bpp_m, mse_m, loss_m = window.means()
                 elapsed = time.perf_counter() - start
                 progress(StepReport(step + 1, settings.steps, loss_m, _psnr(mse_m), elapsed, bpp_m))
-    except KeyboardInterrupt:
-        if checkpoint and os.path.exists(checkpoint.path):
-            raise TrainingStopped(
-                f"interrupted; the same command resumes from step {saved} ({checkpoint.path})"
-            ) from None
-        raise
     model.cpu().to(memory_format=torch.contiguous_format)
     trainable.frozen = {k: (m.cpu(), v.cpu()) for k, (m, v) in trainable.frozen.items()}
     bpp_m, mse_m, loss_m = window.means()
     return {"bpp": bpp_m, "mse": mse_m, "loss": loss_m}
 
 
-class TrainingStopped(InputError):
-    """A checkpointed run was interrupted; its state is saved and it can be resumed."""
-
-
 def _identity(trainable: Trainable, images: list[np.ndarray], settings: CodecSettings) -> dict[str, Any]:
     """What makes a run this run: architecture, mode, settings and the training images (hashed)."""
-    digest = hashlib.sha256()
-    for image in images:
-        digest.update(repr(image.shape).encode())
-        digest.update(np.ascontiguousarray(image).tobytes())
     identity = {
         "architecture": trainable.model.architecture.to_json(),
         "mode": trainable.mode,
         "parent": trainable.parent,
         "settings": settings.codec_json(len(images)),
-        "images_sha256": digest.hexdigest(),
+        "images_sha256": images_digest(images),
     }
     return identity | ({"init": trainable.init} if trainable.init is not None else {})
 
