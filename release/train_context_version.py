@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--images", type=Path, required=True, help="training photos (never the held-out ones)")
     parser.add_argument("--parent", type=int, default=1, help="hyperprior version to put the context on")
     parser.add_argument("--steps", type=int, default=ContextSettings.steps)
+    parser.add_argument("--groups", type=int, default=ContextSettings.groups, help="channel groups of the context")
     parser.add_argument("--checkpoint", type=Path, help="resumable state (safetensors)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -51,7 +52,7 @@ def main() -> None:
             )
 
     checkpoint = Checkpoint(args.checkpoint, 250) if args.checkpoint else None
-    settings = ContextSettings(steps=args.steps)
+    settings = ContextSettings(steps=args.steps, groups=args.groups)
     version = fit_context(codec, args.parent, read_images(args.images), settings, show, checkpoint)
     added = codec.append(version)
     codec.save(args.out)

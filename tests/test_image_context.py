@@ -93,6 +93,14 @@ def test_a_context_version_stores_its_layers_and_keeps_older_bitstreams(
             reread.model(1).decompress(coded[: pos + size] + pack_uvarints([len(coded)] * passes), *rgb.shape[:2])
 
 
+def test_the_context_takes_as_many_channel_groups_as_asked(base: bytes, photos: list[np.ndarray]) -> None:
+    codec = Codec.from_bytes(base)
+    codec.append(fit_context(codec, 0, photos, ContextSettings(steps=1, batch=1, crop=4, groups=2)))
+    assert codec.version(1).architecture.params.groups == 2  # type: ignore[attr-defined]
+    coded = encode_image(codec, photos[1])
+    assert np.array_equal(decode_image(codec, coded.data)[0], coded.reconstruction)
+
+
 def test_a_stopped_context_run_resumes_to_the_same_version(
     base: bytes, photos: list[np.ndarray], tmp_path: Path
 ) -> None:
