@@ -108,18 +108,10 @@ def _outputs(hidden: int, channels: int, affine: bool) -> nn.ModuleList:
     return heads
 
 
-@dataclass(frozen=True)
-class Pass:
-    """One group's pass of the coder: its channels and whether it codes anchors or the other latents."""
-
-    group: int
-    channels: slice
-    anchors: bool
-
-
-Coder = Callable[[Pass, torch.Tensor, torch.Tensor], torch.Tensor]
-"""What a pass does with the means and scales of its latents: returns their values in the coded
-domain (rounded symbols plus means: the decoder's view), coding or decoding them on the way."""
+Coder = Callable[[torch.Tensor, slice, torch.Tensor, torch.Tensor], torch.Tensor]
+"""What a pass does with the means and scales of a group's ``channels``, of which it codes those
+where the mask is true: returns their values in the coded domain (rounded symbols plus means: the
+decoder's view), coding or decoding them on the way."""
 
 
 @register_model("checkerboard")
@@ -189,55 +181,49 @@ class CheckerboardHyperprior(MeanScaleHyperprior):
                     heads = modules["other_out"][g]
                 mean = hyper.means[:, ch] + heads[0](hidden) * gain[:, ch]
                 scale = base_scales[:, ch] * torch.exp(heads[1](hidden))
-                coded.append((coder(Pass(g, ch, first), mean, scale), mean, scale))
+                coded.append((coder(where, ch, mean, scale), mean, scale))
             groups.append(tuple(torch.where(mask[:, ch], a, b) for a, b in zip(*coded)))
         return tuple(torch.cat(parts, 1) for parts in zip(*groups))
 
     def _latents(self, y: torch.Tensor, hyper: Hyper, levels: torch.Tensor, rounding: Rounding) -> Latents:
-        def round_around(step: Pass, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-            return means + rounding(y[:, step.channels] - means)
+        def round_around(
+            where: torch.Tensor, channels: slice, means: torch.Tensor, scales: torch.Tensor
+        ) -> torch.Tensor:
+            return means + rounding(y[:, channels] - means)
 
         gain = self.gain[levels][:, :, None, None]
         return Latents(*self._run(self._context_modules(), hyper, gain, round_around))
 
     def _code_latents(self, y: torch.Tensor, hyper: Hyper, level: int) -> tuple[bytes, Latents]:
-        mask = anchors(y.shape, y.device)
         streams: list[bytes] = []
-        symbols = torch.zeros_like(hyper.means)
         tables = self._tables()
 
-        def code(step: Pass, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-            here = mask[:, step.channels] if step.anchors else ~mask[:, step.channels]
-            coded = quantize(y[:, step.channels].double() - means)
-            streams.append(gaussian.encode(coded[here], scales[here], tables))
-            symbols[:, step.channels] = torch.where(here, coded, symbols[:, step.channels])
+        def code(where: torch.Tensor, channels: slice, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+            coded = quantize(y[:, channels].double() - means)
+            streams.append(gaussian.encode(coded[where], scales[where], tables))
             return coded + means
 
-        gain = self.gain[level].double()[None, :, None, None]
-        _, means, scales = self._run(self._exact_modules(), hyper, gain, code)
-        data = pack_uvarints([len(s) for s in streams[:-1]]) + b"".join(streams)
-        return data, Latents(symbols, means, scales)
+        latents = self._coded(hyper, level, code)
+        return pack_uvarints([len(s) for s in streams[:-1]]) + b"".join(streams), latents
 
     def _decode_latents(self, data: bytes, hyper: Hyper, level: int) -> Latents:
-        count = 2 * self.params.groups
-        sizes, pos = unpack_uvarints(data, count - 1, "bitstream latent passes")
+        sizes, pos = unpack_uvarints(data, 2 * self.params.groups - 1, "bitstream latent passes")
         if sum(sizes) > len(data) - pos:
             raise FormatError(f"bitstream latent passes: {sum(sizes)} bytes announced, {len(data) - pos} present")
-        ends = [pos + sum(sizes[: i + 1]) for i in range(count - 1)] + [len(data)]
-        starts = [pos, *ends[:-1]]
-        mask = anchors(hyper.means.shape, hyper.means.device)
-        symbols = torch.zeros_like(hyper.means)
+        ends = [pos + sum(sizes[: i + 1]) for i in range(len(sizes))] + [len(data)]
+        parts = iter(data[start:end] for start, end in zip([pos, *ends[:-1]], ends))
         tables = self._tables()
-        index = iter(range(count))
 
-        def decode(step: Pass, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-            i = next(index)
-            here = mask[:, step.channels] if step.anchors else ~mask[:, step.channels]
-            part = torch.zeros_like(means)
-            part[here] = gaussian.decode(data[starts[i] : ends[i]], scales[here], tables, "bitstream latents")
-            symbols[:, step.channels] = torch.where(here, part, symbols[:, step.channels])
-            return part + means
+        def decode(where: torch.Tensor, channels: slice, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+            symbols = torch.zeros_like(means)
+            symbols[where] = gaussian.decode(next(parts), scales[where], tables, "bitstream latents")
+            return symbols + means
 
+        return self._coded(hyper, level, decode)
+
+    def _coded(self, hyper: Hyper, level: int, coder: Coder) -> Latents:
+        """Every pass through ``coder`` with float64 means and scales; the integer symbols and their
+        means and scales (a value is its symbol plus its mean, so the symbols are recovered exactly)."""
         gain = self.gain[level].double()[None, :, None, None]
-        _, means, scales = self._run(self._exact_modules(), hyper, gain, decode)
-        return Latents(symbols, means, scales)
+        values, means, scales = self._run(self._exact_modules(), hyper, gain, coder)
+        return Latents(torch.round(values - means), means, scales)
