@@ -95,7 +95,8 @@ def with_context(codec: Codec, parent: int, groups: int = CheckerboardParams.gro
 
 @torch.no_grad()
 def latents_of(model: CheckerboardHyperprior, images: list[np.ndarray]) -> list[Coded]:
-    """Every image's latents at every quality level, as the parent codes them (hyper-latents rounded)."""
+    """Every image's latents at every quality level, as the parent codes them (hyper-latents rounded).
+    Not ``model.analyse`` per level: the analysis transform runs once an image, the gains per level."""
     coded = []
     for rgb in images:
         y0 = model.g_a(pad_image(to_tensor(rgb), model.stride))
