@@ -6,9 +6,15 @@ frozen, the context layers trained on the latents of the 188 training photos at 
 decoding byte for byte. Resumable: the state is saved to ``--checkpoint`` every 250 steps, and the
 same command continues a stopped run from its last save.
 
+With ``--joint``, the parent is a context version and every layer of it (transforms, hyper-transforms,
+context, gains) trains on the photos at every quality level, as a ``naive`` version of it: the
+context learned on frozen latents and the transforms that feed it, trained together at last.
+
 Usage:
     python release/train_context_version.py nrcodec/image/data/hyperprior.nic out/image-train/context.nic \\
         --images /work/corpus/train --parent 1 --checkpoint out/image-train/context.ckpt
+    python release/train_context_version.py nrcodec/image/data/hyperprior.nic out/image-train/joint.nic \\
+        --images /work/corpus/train --parent 2 --joint --steps 3000 --checkpoint out/image-train/joint.ckpt
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import torch
 from nrcodec.image import Codec
 from nrcodec.image.checkpoint import Checkpoint
 from nrcodec.image.context import ContextSettings, fit_context
+from nrcodec.image.train import adapt, parent_settings
 from nrcodec.media.images import read_images
 from nrcodec.runtime import StepReport
 
@@ -34,6 +41,9 @@ def main() -> None:
     parser.add_argument("--parent", type=int, default=1, help="hyperprior version to put the context on")
     parser.add_argument("--steps", type=int, default=ContextSettings.steps)
     parser.add_argument("--groups", type=int, default=ContextSettings.groups, help="channel groups of the context")
+    parser.add_argument("--joint", action="store_true", help="train every layer of the parent (a context version)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="peak learning rate of --joint")
+    parser.add_argument("--batch", type=int, default=4, help="crops of 256x256 a step, with --joint")
     parser.add_argument("--checkpoint", type=Path, help="resumable state (safetensors)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -44,19 +54,26 @@ def main() -> None:
 
     def show(report: StepReport) -> None:
         if report.done % 250 == 0 or report.done == report.total:
-            print(
-                f"step {report.done}/{report.total}: {report.bpp:.4f} bits a latent, {report.loss:+.2f}% "
-                f"against version {args.parent}, {report.elapsed:.0f} s",
-                file=sys.stderr,
-                flush=True,
+            figures = (
+                f"{report.bpp:.4f} bpp, loss {report.loss:.3f}, {report.psnr:.2f} dB"
+                if args.joint
+                else f"{report.bpp:.4f} bits a latent, {report.loss:+.2f}% against version {args.parent}"
             )
+            print(f"step {report.done}/{report.total}: {figures}, {report.elapsed:.0f} s", file=sys.stderr, flush=True)
 
     checkpoint = Checkpoint(args.checkpoint, 250) if args.checkpoint else None
-    settings = ContextSettings(steps=args.steps, groups=args.groups)
-    version = fit_context(codec, args.parent, read_images(args.images), settings, show, checkpoint)
-    added = codec.append(version)
+    images = read_images(args.images)
+    if args.joint:
+        settings = parent_settings(codec, args.parent, steps=args.steps, lr=args.lr, batch_size=args.batch, crop=256)
+        added = codec.version(
+            adapt(codec, images, "naive", args.parent, settings, show, False, checkpoint=checkpoint).version
+        )
+    else:
+        settings = ContextSettings(steps=args.steps, groups=args.groups)
+        added = codec.append(fit_context(codec, args.parent, images, settings, show, checkpoint))
     codec.save(args.out)
-    print(f"{args.out}: version {added.id} ({added.fingerprint}), context on version {args.parent}")
+    what = "every layer trained" if args.joint else "context"
+    print(f"{args.out}: version {added.id} ({added.fingerprint}), {what} on version {args.parent}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from safetensors import safe_open
+from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 from nrcodec.cli import app
+from nrcodec.image import Codec
+from nrcodec.image.checkpoint import Checkpoint, TrainingStopped
+from nrcodec.image.train import adapt, parent_settings
+from nrcodec.media.images import read_images
+from nrcodec.runtime import StepReport
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "images"
 TINY = ["--steps", "3", "--crop", "64", "--batch", "2", "--device", "cpu"]
@@ -134,3 +141,35 @@ def test_bad_inputs_give_one_line_and_exit_1(codec_file: Path, bunny_dir: Path, 
     assert_one_line_error(code, err, "unknown --mode", exit_code=2)
     code, _, err = run("train-image-codec", tmp_path / "x.nic", "--images", tmp_path / "nowhere", *TINY)
     assert_one_line_error(code, err, "not a directory")
+
+
+def test_a_stopped_adaptation_resumes_to_the_same_version(codec_file: Path, bunny_dir: Path, tmp_path: Path) -> None:
+    """An adaptation cut at step 3 (saved at 2) and finished by adapt-domain --checkpoint writes the
+    version an uncut run writes; the checkpoint is gone once the version is in the file."""
+    args = ("adapt-domain", codec_file, "--images", bunny_dir, "--mode", "naive", "--steps", "4", *TINY[2:])
+    whole = run_json(*args, "-o", tmp_path / "whole.nic")
+
+    checkpoint = tmp_path / "adapt.ckpt"
+    codec = Codec.load(codec_file)
+    settings = parent_settings(codec, 0, steps=4, crop=64, batch_size=2)
+
+    def stop(report: StepReport) -> None:
+        if report.done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingStopped, match="resumes from step 2"):
+        adapt(codec, read_images(bunny_dir), "naive", 0, settings, stop, False, checkpoint=Checkpoint(checkpoint, 2))
+    nudged = tmp_path / "nudged.ckpt"  # the same run's state with one weight moved: a resume must show it
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
+        metadata = handle.metadata()
+    first = next(key for key in tensors if key.startswith("model."))
+    save_file({**tensors, first: tensors[first] + 0.01}, nudged, metadata)
+
+    resumed = run_json(*args, "-o", tmp_path / "resumed.nic", "--checkpoint", checkpoint, "--checkpoint-every", "2")
+    assert resumed["fingerprint"] == whole["fingerprint"]
+    assert not checkpoint.exists()
+    moved = run_json(*args, "-o", tmp_path / "moved.nic", "--checkpoint", nudged, "--checkpoint-every", "2")
+    assert moved["fingerprint"] != whole["fingerprint"]
+    code, _, err = run(*args, "-o", tmp_path / "x.nic", "--checkpoint", codec_file)
+    assert_one_line_error(code, err, "is also an input", exit_code=2)

@@ -95,6 +95,7 @@ CheckpointOption = Annotated[
         show_default="no checkpoints",
     ),
 ]
+CheckpointEveryOption = Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between saves.")]
 
 
 def _load_codec(path: Path | None) -> Codec:
@@ -170,7 +171,7 @@ def train_image_codec(
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = CodecSettings.lr,
     seed: SeedOption = CodecSettings.seed,
     checkpoint: CheckpointOption = None,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", min=1, help="Steps between saves.")] = 200,
+    checkpoint_every: CheckpointEveryOption = 200,
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     force: ForceOption = False,
@@ -234,6 +235,8 @@ def adapt_domain(
     batch: BatchOption = CodecSettings.batch_size,
     lr: Annotated[float, typer.Option("--lr", min=0.0, help="Peak learning rate.")] = ADAPT_LR,
     seed: SeedOption = CodecSettings.seed,
+    checkpoint: CheckpointOption = None,
+    checkpoint_every: CheckpointEveryOption = 200,
     device: DeviceOption = "auto",
     threads: ThreadsOption = None,
     output: Annotated[
@@ -242,7 +245,10 @@ def adapt_domain(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing codec file given with -o.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Add a version adapted to a directory of images (in place, atomically, unless -o)."""
+    """Add a version adapted to a directory of images (in place, atomically, unless -o).
+
+    With --checkpoint, an interrupted adaptation resumes from its last save when the same command
+    runs again; the checkpoint is removed once the version is written."""
     with user_errors():
         if mode not in ADAPT_MODES:
             raise UsageError(f"unknown --mode {mode!r} (choose {', '.join(ADAPT_MODES)})")
@@ -250,13 +256,18 @@ def adapt_domain(
             check_output(codec_path)
         else:
             check_output(output, [codec_path], replaces="a codec file", force=force)
+        if checkpoint is not None:
+            check_output(checkpoint, [codec_path, *([output] if output else [])])
         where = compute_on(device, threads)
         codec = Codec.load(codec_path)
         settings = parent_settings(codec, parent, steps=steps, crop=crop, batch_size=batch, lr=lr, seed=seed)
         pictures = read_images(images)
         with step_bar(f"adapting ({mode})", steps) as progress:
-            result = adapt(codec, pictures, mode, parent, settings, progress, device=where)
+            resumable = Checkpoint(checkpoint, checkpoint_every) if checkpoint else None
+            result = adapt(codec, pictures, mode, parent, settings, progress, device=where, checkpoint=resumable)
         codec.save(output or codec_path)
+        if checkpoint is not None:
+            checkpoint.unlink(missing_ok=True)  # the adaptation is in the file; a rerun adds another
         report = {
             "version": result.version,
             "parent": result.parent,

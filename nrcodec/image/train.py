@@ -222,14 +222,16 @@ def adapt(
     progress: Progress | None = None,
     report: bool = True,
     device: Device = "cpu",
+    checkpoint: Checkpoint | None = None,
 ) -> Adaptation:
     """Add a version of ``codec`` adapted to ``images``; the codec is changed in memory only.
 
-    With ``report``, rate and PSNR on ``images`` are measured before and after (real bytes)."""
+    With ``report``, rate and PSNR on ``images`` are measured before and after (real bytes); with a
+    ``checkpoint``, the training resumes and saves as ``fit`` does."""
     settings = settings or parent_settings(codec, parent)
     trainable = prepare(codec, parent, mode, settings.seed)
     before = measure(codec, parent, images) if report else {}
-    stats = fit(trainable, images, settings, progress, device)
+    stats = fit(trainable, images, settings, progress, device, checkpoint)
     version = codec.append(finalize(trainable, dict(settings.codec_json(len(images)), train=stats)))
     after = measure(codec, version.id, images) if report else {}
     return Adaptation(
