@@ -30,7 +30,7 @@ from nrcodec.image.memory import codec_for
 from nrcodec.image.models import DEFAULT_MODEL, MODELS, Architecture, architecture_for, default_ladder
 from nrcodec.image.refine import EFFORT_STEPS, steps_for
 from nrcodec.image.settings import ADAPT_LR, ADAPT_STEPS
-from nrcodec.image.train import parent_settings, train_codec
+from nrcodec.image.train import Adaptation, parent_settings, train_codec
 from nrcodec.media.images import read_image, read_images, write_png
 
 CodecOption = Annotated[
@@ -268,24 +268,29 @@ def adapt_domain(
         codec.save(output or codec_path)
         if checkpoint is not None:
             checkpoint.unlink(missing_ok=True)  # the adaptation is in the file; a rerun adds another
-        report = {
-            "version": result.version,
-            "parent": result.parent,
-            "mode": result.mode,
-            "added_parameters": result.added_parameters,
-            "fingerprint": result.fingerprint,
-            "before": result.before,
-            "after": result.after,
-        }
-        if json_out:
-            emit_json(report)
-        else:
-            b, a = result.before, result.after
-            typer.echo(
-                f"version {result.version} ({mode} from version {parent}): "
-                f"{result.added_parameters} parameters added; on the {len(pictures)} images "
-                f"{b['bpp']:.4f} bpp {b['psnr']:.2f} dB -> {a['bpp']:.4f} bpp {a['psnr']:.2f} dB"
-            )
+        _report_adaptation(result, len(pictures), json_out)
+
+
+def _report_adaptation(result: Adaptation, images: int, json_out: bool) -> None:
+    """The new version and what it changed on the training images: JSON, or one line."""
+    report = {
+        "version": result.version,
+        "parent": result.parent,
+        "mode": result.mode,
+        "added_parameters": result.added_parameters,
+        "fingerprint": result.fingerprint,
+        "before": result.before,
+        "after": result.after,
+    }
+    if json_out:
+        emit_json(report)
+        return
+    b, a = result.before, result.after
+    typer.echo(
+        f"version {result.version} ({result.mode} from version {result.parent}): "
+        f"{result.added_parameters} parameters added; on the {images} images "
+        f"{b['bpp']:.4f} bpp {b['psnr']:.2f} dB -> {a['bpp']:.4f} bpp {a['psnr']:.2f} dB"
+    )
 
 
 @app.command("encode-image")
