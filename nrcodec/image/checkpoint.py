@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,8 @@ class RunState:
     recent: RecentSteps
     identity: dict[str, Any]
     """The run's settings and architecture: a checkpoint of another run is refused."""
+    saved: int = 0
+    """Steps done at the last save or resume: where an interrupted run continues from."""
 
 
 def _optimizer_tensors(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -105,6 +107,7 @@ def save(checkpoint: Checkpoint, run: RunState, step: int) -> None:
         commit_bytes(checkpoint.path, data)
     except OSError as exc:
         raise InputError(f"cannot write checkpoint {checkpoint.path}: {exc.strerror or exc}") from None
+    run.saved = step
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -151,32 +154,31 @@ def resume(checkpoint: Checkpoint, run: RunState) -> int:
         run.recent.rows = [(float(a), float(b), float(c)) for a, b, c in header.get("recent", [])]
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise FormatError(f"{checkpoint.path}: checkpoint does not fit this run ({exc})") from None
-    return int(header["step"])
+    run.saved = int(header["step"])
+    return run.saved
 
 
 class TrainingStopped(InputError):
     """A checkpointed run was interrupted; its state is saved and it can be resumed."""
 
 
-def save_if_due(checkpoint: Checkpoint | None, run: RunState, done: int, total: int) -> bool:
+def save_if_due(checkpoint: Checkpoint | None, run: RunState, done: int, total: int) -> None:
     """Save after ``done`` of ``total`` steps when one is due (every ``checkpoint.every`` steps and at
-    the end, so that the same command then finishes at once); whether it saved."""
-    if checkpoint is None or (done % checkpoint.every and done != total):
-        return False
-    save(checkpoint, run, done)
-    return True
+    the end, so that the same command then finishes at once)."""
+    if checkpoint is not None and (done % checkpoint.every == 0 or done == total):
+        save(checkpoint, run, done)
 
 
 @contextmanager
-def resumable(checkpoint: Checkpoint | None, saved: Callable[[], int]) -> Iterator[None]:
+def resumable(checkpoint: Checkpoint | None, run: RunState) -> Iterator[None]:
     """An interrupted (Ctrl-C) run with a checkpoint on disk ends as a ``TrainingStopped`` naming the
-    step it resumes from (``saved()``); a step cut in half is never saved."""
+    step it resumes from (the run's last save); a step cut in half is never saved."""
     try:
         yield
     except KeyboardInterrupt:
         if checkpoint and os.path.exists(checkpoint.path):
             raise TrainingStopped(
-                f"interrupted; the same command resumes from step {saved()} ({checkpoint.path})"
+                f"interrupted; the same command resumes from step {run.saved} ({checkpoint.path})"
             ) from None
         raise
 

@@ -152,8 +152,7 @@ def fit_context(
     done = resume(checkpoint, run) if checkpoint else 0
     bank = latents_of(model, images)
     start = time.perf_counter()
-    saved = [done]
-    with resumable(checkpoint, lambda: saved[0]):
+    with resumable(checkpoint, run):
         for step in range(done, settings.steps):
             for group in optimizer.param_groups:
                 group["lr"] = settings.lr * 0.5 * (1 + math.cos(math.pi * step / settings.steps))
@@ -164,8 +163,7 @@ def fit_context(
             optimizer.step()
             bits = float(new.detach())
             recent.add(bits / count, old / count, 100 * (bits / old - 1))
-            if save_if_due(checkpoint, run, step + 1, settings.steps):
-                saved[0] = step + 1
+            save_if_due(checkpoint, run, step + 1, settings.steps)
             if progress is not None:
                 bits, _, change = recent.means()
                 progress(StepReport(step + 1, settings.steps, change, math.nan, time.perf_counter() - start, bits))

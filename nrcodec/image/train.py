@@ -153,14 +153,12 @@ def fit(
     run = RunState(model, optimizers, crops.rng, window, _identity(trainable, images, settings))
     done = resume(checkpoint, run) if checkpoint else 0
     start = time.perf_counter()
-    saved = [done]
-    with resumable(checkpoint, lambda: saved[0]):
+    with resumable(checkpoint, run):
         for step in range(done, settings.steps):
             _set_learning_rate(optimizers["main"], settings, step)
             x = crops.batch(settings.batch_size).to(device).contiguous(memory_format=torch.channels_last)
             window.add(*_step(trainable, optimizers, x, lambdas, crops.rng))
-            if save_if_due(checkpoint, run, step + 1, settings.steps):
-                saved[0] = step + 1
+            save_if_due(checkpoint, run, step + 1, settings.steps)
             if progress is not None:
                 bpp_m, mse_m, loss_m = window.means()
                 elapsed = time.perf_counter() - start
